@@ -1,0 +1,24 @@
+"""Configuration from the environment and .env (see .env.example)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///./data/kinerja.db"
+    default_tz: str = "Asia/Jakarta"
+    log_level: str = "INFO"
+
+    @property
+    def bot_api_url(self) -> str:
+        return f"{self.telegram_base_url.rstrip('/')}/bot"
+
+    @property
+    def bot_file_url(self) -> str:
+        return f"{self.telegram_base_url.rstrip('/')}/file/bot"

@@ -1,0 +1,218 @@
+"""Telegram edge: turn PTB updates into Inbound events, and outbox rows into Bot API calls."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.delivery import DeliveryFailed, DeliveryJob, DeliveryRetry
+from flows.messages import Inbound, InboundFile
+from flows.router import Core
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CALLBACK_PREFIX = "k:"
+MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile's own limit on the public Bot API
+MAX_TEXT = 4096
+
+
+def build_application(token: str, api_url: str, file_url: str, core: Core) -> Application:
+    """The PTB application with our two handlers; nothing here holds business data."""
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url)
+        .base_file_url(file_url)
+        .rate_limiter(AIORateLimiter())
+        .build()
+    )
+    app.bot_data["core"] = core
+    app.add_handler(CallbackQueryHandler(on_tap))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, on_message))
+    app.add_error_handler(on_error)
+    return app
+
+
+def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
+    return context.application.bot_data["core"]
+
+
+def _command(text: str) -> tuple[str, str]:
+    head, _, rest = text.partition(" ")
+    name = head[1:].split("@", 1)[0].lower()
+    return name, rest.strip()
+
+
+async def _file_of(message: Message) -> InboundFile | None:
+    """Download a photo (largest size) or document the person sent."""
+    if message.photo:
+        photo = message.photo[-1]
+        size = photo.file_size or 0
+        name = f"foto_{photo.file_unique_id}.jpg"
+        kind, file_id, mime = "photo", photo.file_id, "image/jpeg"
+    elif message.document:
+        doc = message.document
+        size = doc.file_size or 0
+        name = doc.file_name or f"dokumen_{doc.file_unique_id}"
+        kind, file_id, mime = "document", doc.file_id, doc.mime_type or ""
+    else:
+        return None
+    content = b""
+    if size <= MAX_DOWNLOAD:
+        tg_file = await message.get_bot().get_file(file_id)
+        content = bytes(await tg_file.download_as_bytearray())
+        size = len(content)
+    return InboundFile(kind, content, name, size, mime, file_id)
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any private message: a command, an answer, or a file."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return
+    text = message.text or message.caption or ""
+    command, args = _command(text) if text.startswith("/") else ("", "")
+    inbound = Inbound(
+        channel=CHANNEL,
+        address=str(update.effective_chat.id),
+        update_key=str(update.update_id),
+        text=text if not command else "",
+        command=command,
+        args=args,
+        file=await _file_of(message),
+    )
+    log.info(
+        "update %s chat %s kind=%s",
+        update.update_id,
+        inbound.address,
+        "command" if command else "file" if inbound.file else "text",
+    )
+    await _core(context).handle(inbound)
+
+
+async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button tap: only the opaque token travels; the server checks the rest."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return
+    data = query.data or ""
+    token = data[len(CALLBACK_PREFIX) :] if data.startswith(CALLBACK_PREFIX) else ""
+    inbound = Inbound(
+        channel=CHANNEL,
+        address=str(update.effective_chat.id),
+        update_key=str(update.update_id),
+        button=token or "-",
+        message_ref=str(query.message.message_id) if query.message else "",
+    )
+    log.info("update %s chat %s kind=tap", update.update_id, inbound.address)
+    reply = await _core(context).handle(inbound)
+    with contextlib.suppress(BadRequest):  # too old to answer; the tap was still handled
+        await query.answer(reply.toast[:200] or None)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("update failed: %s", context.error, exc_info=context.error)
+
+
+def _markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b["label"], callback_data=CALLBACK_PREFIX + b["token"])
+                for b in row
+            ]
+            for row in buttons
+        ]
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut a long message at line ends so each part fits Telegram's limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [p.rstrip("\n") or "." for p in parts]
+
+
+class TelegramSender:
+    """Sends outbox jobs through the Bot API; maps errors to retry or give up."""
+
+    def __init__(self, app: Application) -> None:
+        self.bot = app.bot
+
+    async def send(self, job: DeliveryJob) -> str:
+        try:
+            return await self._send(job)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            raise DeliveryRetry(seconds) from exc
+        except (BadRequest, Forbidden) as exc:  # BadRequest is a NetworkError: check it first
+            raise DeliveryFailed(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise DeliveryRetry(None) from exc
+
+    async def _send(self, job: DeliveryJob) -> str:
+        chat = int(job.address)
+        markup = _markup(job.buttons)
+        if job.edit_message_id:
+            try:
+                if job.text:
+                    await self.bot.edit_message_text(
+                        job.text[:MAX_TEXT],
+                        chat_id=chat,
+                        message_id=int(job.edit_message_id),
+                        reply_markup=markup,
+                    )
+                else:
+                    await self.bot.edit_message_reply_markup(
+                        chat_id=chat, message_id=int(job.edit_message_id), reply_markup=markup
+                    )
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
+            return job.edit_message_id
+        if job.document is not None:
+            name, content = job.document
+            msg = await self.bot.send_document(
+                chat,
+                document=content,
+                filename=name,
+                caption=job.text[:1024] or None,
+                reply_markup=markup,
+            )
+            return str(msg.message_id)
+        parts = split_text(job.text)
+        msg_id = ""
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            msg = await self.bot.send_message(chat, part, reply_markup=markup if last else None)
+            msg_id = str(msg.message_id)
+        return msg_id

@@ -1,0 +1,238 @@
+"""The laporan (Laporan Pengukuran Kinerja) as HTML (jinja2) and PDF (WeasyPrint).
+
+WeasyPrint takes seconds for a full laporan and holds the interpreter lock, so the bot calls
+``render_laporan_pdf_async``, which renders in a separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from reports._fmt import (
+    fmt_capaian,
+    fmt_date,
+    fmt_datetime,
+    fmt_nip,
+    fmt_number,
+    fmt_percent,
+    on_time_label,
+    predikat_color,
+    tz_abbr,
+)
+from reports.chart import Bar, bar_chart_svg
+from reports.data import IndicatorRow, ReportData, SectionReport
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE = "laporan/laporan.html"
+PERIOD_WORD = {"TW": "triwulan", "SEMESTER": "semester", "TAHUN": "tahun"}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=fmt_number,
+        cap=fmt_capaian,
+        pct=fmt_percent,
+        date_id=fmt_date,
+        nip=fmt_nip,
+        on_time=on_time_label,
+        join_or=lambda words: _join(list(words), "atau"),
+    )
+    return env
+
+
+# ---------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class SasaranGroup:
+    sasaran: str
+    rows: tuple[IndicatorRow, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    letter: str
+    section: SectionReport
+    groups: tuple[SasaranGroup, ...]
+
+
+@dataclass(frozen=True)
+class LowRow:
+    section: SectionReport
+    row: IndicatorRow
+
+
+def _groups(rows: Sequence[IndicatorRow]) -> tuple[SasaranGroup, ...]:
+    by: dict[str, list[IndicatorRow]] = {}
+    for row in rows:
+        by.setdefault(row.sasaran, []).append(row)
+    return tuple(SasaranGroup(s, tuple(r)) for s, r in by.items())
+
+
+def _letter(i: int) -> str:
+    return chr(ord("A") + i) if i < 26 else str(i + 1)
+
+
+def _join(words: Sequence[str], conj: str = "dan") -> str:
+    """["a", "b", "c"] → "a, b, dan c" (or "a, b, atau c")."""
+    if len(words) <= 2:
+        return f" {conj} ".join(words)
+    return ", ".join(words[:-1]) + f", {conj} " + words[-1]
+
+
+def _quoted(text: str) -> str:
+    return f"“{text}”"
+
+
+def sasaran_analysis(data: ReportData) -> list[tuple[str, Decimal | None, str]]:
+    """Per sasaran: (sasaran, average, a short generated analysis in formal Indonesian)."""
+    out = []
+    pairs = [(s, r) for s in data.sections for r in s.rows]
+    low_levels = [lvl for lvl in data.predikat_levels if lvl in data.low_predikat]
+    for sasaran, average in data.sasaran_averages:
+        rows = [(s, r) for s, r in pairs if r.sasaran == sasaran]
+        measured = [(s, r) for s, r in rows if r.capaian_sd is not None]
+        unmeasured = len(rows) - len(measured)
+        text = f"Sasaran {_quoted(sasaran)} diukur melalui {len(rows)} indikator kinerja"
+        if unmeasured:
+            text += f", {unmeasured} di antaranya belum dapat diukur pada periode ini"
+        text += ". "
+        if not measured:
+            text += "Capaian sasaran ini belum dapat dihitung pada periode ini."
+            out.append((sasaran, average, text))
+            continue
+        text += f"Rata-rata capaian sasaran ini sebesar {fmt_percent(average)}. "
+        best = max(measured, key=lambda p: p[1].capaian_sd)  # type: ignore[arg-type,return-value]
+        worst = min(measured, key=lambda p: p[1].capaian_sd)  # type: ignore[arg-type,return-value]
+        if len(measured) == 1 or best[1] is worst[1]:
+            text += (
+                f"Indikator {_quoted(best[1].indikator)} ({best[0].nama}) mencapai "
+                f"{fmt_percent(best[1].capaian_sd)}. "
+            )
+        else:
+            text += (
+                f"Capaian tertinggi terdapat pada indikator {_quoted(best[1].indikator)} "
+                f"({best[0].nama}) sebesar {fmt_percent(best[1].capaian_sd)}, sedangkan "
+                f"capaian terendah terdapat pada indikator {_quoted(worst[1].indikator)} "
+                f"({worst[0].nama}) sebesar {fmt_percent(worst[1].capaian_sd)}. "
+            )
+        low = [r for _, r in measured if r.predikat in data.low_predikat]
+        if low:
+            found = [lvl for lvl in low_levels if any(r.predikat == lvl for r in low)]
+            text += (
+                f"Masih terdapat {len(low)} indikator dengan predikat {_join(found)}; "
+                "kendala dan upaya tindak lanjutnya diuraikan pada Bab IV."
+            )
+        elif average is not None and average >= 100:
+            text += "Secara umum target sasaran ini telah tercapai."
+        else:
+            text += "Seluruh indikator pada sasaran ini berada pada predikat baik."
+        out.append((sasaran, average, text.strip()))
+    return out
+
+
+def _context(data: ReportData) -> dict[str, object]:
+    sections = tuple(
+        SectionView(_letter(i), s, _groups(s.rows)) for i, s in enumerate(data.sections)
+    )
+    low_rows = tuple(
+        LowRow(s, r) for s in data.sections for r in s.rows if r.predikat in data.low_predikat
+    )
+    chart = bar_chart_svg(
+        [Bar(s.nama, s.average_capaian, s.predikat) for s in data.sections],
+        data.predikat_levels,
+    )
+    all_rows = data.all_rows
+    by_level = {
+        lvl: sum(1 for r in all_rows if r.predikat == lvl) for lvl in data.predikat_levels
+    }
+    has_tw_targets = any(r.targets_tw for r in all_rows)
+    section_of = {id(r): s for s in data.sections for r in s.rows}
+    pk_groups = tuple(
+        (g.sasaran, tuple((section_of[id(r)], r) for r in g.rows)) for g in _groups(all_rows)
+    )
+    kepala = data.office.kepala
+    return {
+        "data": data,
+        "office": data.office,
+        "kepala": kepala,
+        "signature_title": kepala.jabatan.upper(),
+        "period_word": PERIOD_WORD.get(data.period_kind, "periode"),
+        "p": data.short,
+        "sections": sections,
+        "low_rows": low_rows,
+        "low_levels": [lvl for lvl in data.predikat_levels if lvl in data.low_predikat],
+        "chart_svg": Markup(chart),
+        "analysis": sasaran_analysis(data),
+        "by_level": by_level,
+        "n_rows": len(all_rows),
+        "n_unmeasured": sum(1 for r in all_rows if r.capaian_sd is None),
+        "has_tw_targets": has_tw_targets,
+        "pk_groups": pk_groups,
+        "tz_abbr": tz_abbr(data.tz),
+        "fmt_dt": lambda dt: fmt_datetime(dt, data.tz),
+        "pcolor": lambda p: "#" + predikat_color(p, data.predikat_levels),
+        "show_ranges": len(data.predikat_ranges) == len(data.predikat_levels),
+    }
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_laporan_html(data: ReportData) -> str:
+    """The laporan as a self-contained HTML document (CSS inlined, chart as inline SVG)."""
+    return _env().get_template(TEMPLATE).render(**_context(data))
+
+
+def render_laporan_pdf(data: ReportData) -> bytes:
+    """The laporan as PDF bytes (blocking; seconds for a full office)."""
+    from weasyprint import HTML  # heavy import, kept out of module import time
+    from weasyprint.urls import URLFetcher
+
+    html = HTML(
+        string=render_laporan_html(data),
+        base_url=str(TEMPLATES / "laporan") + "/",
+        url_fetcher=URLFetcher(allowed_protocols={"data"}),  # no network, no local files
+    )
+    return html.write_pdf()
+
+
+def make_render_executor(max_workers: int = 1) -> ProcessPoolExecutor:
+    """A process pool for PDF rendering (spawn: safe with threads and event loops)."""
+    return ProcessPoolExecutor(
+        max_workers=max_workers, mp_context=multiprocessing.get_context("spawn")
+    )
+
+
+async def render_laporan_pdf_async(data: ReportData, executor: Executor | None = None) -> bytes:
+    """Render the PDF in a worker process so the event loop is never blocked.
+
+    Pass a long-lived executor (see ``make_render_executor``) to reuse a warm worker; without
+    one, a one-off process is started and shut down afterwards.
+    """
+    loop = asyncio.get_running_loop()
+    if executor is not None:
+        return await loop.run_in_executor(executor, render_laporan_pdf, data)
+    pool = make_render_executor()
+    try:
+        return await loop.run_in_executor(pool, render_laporan_pdf, data)
+    finally:
+        pool.shutdown(wait=False)

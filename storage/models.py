@@ -1,0 +1,298 @@
+"""SQLAlchemy 2.0 models: offices, people, the Perjanjian Kinerja, cycles, worksheets,
+conversation state, the event log and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import DecimalText, UTCDateTime
+
+ROLES = ("camat", "sekcam", "perencana", "kasi", "staf")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Office(Base):
+    __tablename__ = "office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    nama: Mapped[str] = mapped_column(String(200))
+    kabupaten: Mapped[str] = mapped_column(String(200), default="")
+    alamat: Mapped[str] = mapped_column(String(300), default="")
+    kota_ttd: Mapped[str] = mapped_column(String(100), default="")
+    tz: Mapped[str] = mapped_column(String(40), default="Asia/Jakarta")
+    preset: Mapped[str] = mapped_column(String(60))
+    tahun: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Section(Base):
+    __tablename__ = "section"
+    __table_args__ = (UniqueConstraint("office_id", "kode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    kode: Mapped[str] = mapped_column(String(20))
+    nama: Mapped[str] = mapped_column(String(200))
+
+
+class Person(Base):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("office_id", "nip"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    nip: Mapped[str] = mapped_column(String(18))
+    nama: Mapped[str] = mapped_column(String(200))
+    jabatan: Mapped[str] = mapped_column(String(200), default="")
+    pangkat: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"))
+    telepon: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Identity(Base):
+    """A person's account on a channel (a Telegram user id, a WhatsApp user id)."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InviteCode(Base):
+    __tablename__ = "invite_code"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Indicator(Base):
+    """One row of the Perjanjian Kinerja; targets are "s.d. TW" (cumulative)."""
+
+    __tablename__ = "indicator"
+    __table_args__ = (UniqueConstraint("office_id", "kode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"))
+    kode: Mapped[str] = mapped_column(String(40))
+    sasaran: Mapped[str] = mapped_column(Text)
+    nama: Mapped[str] = mapped_column(Text)
+    satuan: Mapped[str] = mapped_column(String(60))
+    polarity: Mapped[str] = mapped_column(String(10))
+    aggregation: Mapped[str] = mapped_column(String(12))
+    inverse: Mapped[bool] = mapped_column(Boolean, default=False)
+    target_tahunan: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_tw1: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_tw2: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_tw3: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_tw4: Mapped[Decimal | None] = mapped_column(DecimalText)
+    range_lo: Mapped[Decimal | None] = mapped_column(DecimalText)
+    range_hi: Mapped[Decimal | None] = mapped_column(DecimalText)
+    sub_kegiatan: Mapped[str] = mapped_column(String(40), default="")
+    label_pembilang: Mapped[str] = mapped_column(String(200), default="")
+    label_penyebut: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def target_sd(self, quarter: int) -> Decimal | None:
+        """Target s.d. TW ``quarter`` (1..4); None means not measured that quarter."""
+        return getattr(self, f"target_tw{quarter}")
+
+
+class Cycle(Base):
+    """One collection cycle of an office for a period, run by the office's SOP preset."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("office_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    period_key: Mapped[str] = mapped_column(String(12))
+    preset: Mapped[str] = mapped_column(String(60))
+    step: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Worksheet(Base):
+    """The kertas kerja of one Kasi in one cycle."""
+
+    __tablename__ = "worksheet"
+    __table_args__ = (UniqueConstraint("cycle_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Entry(Base):
+    """One indicator's answer on a worksheet.
+
+    ``realisasi`` is what the Kasi reported: the cumulative value s.d. TW for a
+    ``kumulatif`` indicator, the level for ``terakhir``, the rate for ``rata-rata``
+    and numerator / denominator × 100 for ``rasio``.
+    """
+
+    __tablename__ = "entry"
+    __table_args__ = (UniqueConstraint("worksheet_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worksheet_id: Mapped[int] = mapped_column(ForeignKey("worksheet.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
+    realisasi: Mapped[Decimal | None] = mapped_column(DecimalText)
+    numerator: Mapped[Decimal | None] = mapped_column(DecimalText)
+    denominator: Mapped[Decimal | None] = mapped_column(DecimalText)
+    keterangan: Mapped[str] = mapped_column(Text, default="")
+    upaya: Mapped[str] = mapped_column(Text, default="")
+    filled: Mapped[bool] = mapped_column(Boolean, default=False)
+    editable: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StoredFile(Base):
+    """Evidence bytes, kept in the database so a backup holds everything."""
+
+    __tablename__ = "stored_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    file_name: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    channel_file_id: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Conversation(Base):
+    """Where a person is in a conversation; survives restarts."""
+
+    __tablename__ = "conversation"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(30))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ButtonToken(Base):
+    """What a button means: callback data carries only this short opaque token."""
+
+    __tablename__ = "button_token"
+
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    group_key: Mapped[str] = mapped_column(String(60), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """Append-only audit log: who did what, when, through which channel."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    acting_as: Mapped[str] = mapped_column(String(40), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(60), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Outbox(Base):
+    """A message promised by a state change, delivered afterwards at least once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    group_key: Mapped[str] = mapped_column(String(60), default="", index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    external_message_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboundSeen(Base):
+    """Channel updates already handled (polling re-delivers after a crash)."""
+
+    __tablename__ = "inbound_seen"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+__all__ = [
+    "Base",
+    "ButtonToken",
+    "Conversation",
+    "Cycle",
+    "Entry",
+    "Event",
+    "Identity",
+    "InboundSeen",
+    "Indicator",
+    "InviteCode",
+    "Office",
+    "Outbox",
+    "Person",
+    "Section",
+    "StoredFile",
+    "Worksheet",
+]

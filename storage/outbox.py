@@ -1,0 +1,90 @@
+"""Write promised messages to the outbox, in the transaction that promised them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.messages import Outbound
+from storage.models import Identity, Outbox
+
+NO_ADDRESS = "waiting"  # the person has no chat yet; delivered once they register
+
+
+async def address_of(
+    session: AsyncSession, person_id: int, prefer_channel: str = ""
+) -> tuple[str, str] | None:
+    """The chat to reach a person: the preferred channel, else the one seen last."""
+    identities = list(
+        await session.scalars(select(Identity).where(Identity.person_id == person_id))
+    )
+    if not identities:
+        return None
+    for ident in identities:
+        if ident.channel == prefer_channel:
+            return ident.channel, ident.external_id
+    ident = max(identities, key=lambda i: (i.last_seen is not None, i.last_seen or datetime.min))
+    return ident.channel, ident.external_id
+
+
+async def enqueue(
+    session: AsyncSession,
+    messages: list[Outbound],
+    now: datetime,
+    *,
+    speaker_id: int | None = None,
+    speaker_channel: str = "",
+) -> list[Outbox]:
+    """Store each message as an outbox row (idempotent on ``dedupe_key``)."""
+    rows: list[Outbox] = []
+    for msg in messages:
+        key = msg.dedupe_key or uuid.uuid4().hex
+        if msg.dedupe_key and await session.scalar(
+            select(Outbox.id).where(Outbox.dedupe_key == key)
+        ):
+            continue
+        channel, address, status = msg.channel, msg.address, "pending"
+        if msg.person_id is not None and not address:
+            prefer = speaker_channel if msg.person_id == speaker_id else ""
+            found = await address_of(session, msg.person_id, prefer)
+            if found is None:
+                channel, address, status = "", "", NO_ADDRESS
+            else:
+                channel, address = found
+        payload = {
+            "text": msg.text,
+            "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in msg.buttons],
+        }
+        if msg.document_id is not None:
+            payload["document_id"] = msg.document_id
+        if msg.edit_of:
+            payload["edit_of"] = msg.edit_of
+        row = Outbox(
+            dedupe_key=key,
+            channel=channel,
+            address=address,
+            person_id=msg.person_id,
+            payload=payload,
+            group_key=msg.group,
+            status=status,
+            created_at=now,
+        )
+        session.add(row)
+        rows.append(row)
+    await session.flush()
+    return rows
+
+
+async def release_waiting(session: AsyncSession, person_id: int, channel: str, address: str) -> int:
+    """A person just registered: the messages kept for them can now go out."""
+    rows = list(
+        await session.scalars(
+            select(Outbox).where(Outbox.person_id == person_id, Outbox.status == NO_ADDRESS)
+        )
+    )
+    for row in rows:
+        row.channel, row.address, row.status = channel, address, "pending"
+    return len(rows)

@@ -1,0 +1,46 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL via TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database, is_sqlite
+from storage.migrate import upgrade
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SAMPLE_OFFICE = Path(__file__).resolve().parent.parent / "examples" / "sukamaju.yaml"
+
+
+def database_url(tmp_path: Path) -> str:
+    """SQLite in the test's folder by default; PostgreSQL when TEST_DATABASE_URL is set."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+async def reset_postgres(url: str) -> None:
+    """Start from an empty schema, so each test sees a fresh database."""
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await db.dispose()
+
+
+@pytest.fixture
+async def db_url(tmp_path: Path) -> str:
+    url = database_url(tmp_path)
+    if not is_sqlite(url):
+        await reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    await upgrade(database.engine)
+    yield database
+    await database.dispose()
