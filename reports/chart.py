@@ -32,7 +32,7 @@ def _text(x: float, y: float, body: str, *, size: float = 11, anchor: str = "sta
 def bar_chart_svg(bars: Sequence[Bar], levels: tuple[str, ...],
                   title: str = "Rata-rata capaian (%)") -> str:
     """Horizontal bars on a 0–120 axis with a dashed 100 % line; bars coloured by predikat."""
-    width, label_w, right_pad = 680.0, 230.0, 70.0
+    width, label_w, right_pad = 680.0, 230.0, 86.0
     bar_h, gap, top = 22.0, 14.0, 34.0
     plot_w = width - label_w - right_pad
     plot_h = len(bars) * (bar_h + gap)
@@ -59,7 +59,7 @@ def bar_chart_svg(bars: Sequence[Bar], levels: tuple[str, ...],
         for j, line in enumerate(lines):
             out.append(_text(label_w - 8, first + j * 13, line, size=10.5, anchor="end"))
         if bar.value is None:
-            out.append(_text(label_w + 6, y + bar_h / 2 + 4, "n/a (tidak diukur)", size=10,
+            out.append(_text(width - 4, y + bar_h / 2 + 4, "n/a", size=10.5, anchor="end",
                              fill="#666"))
             continue
         value = float(bar.value)
@@ -67,8 +67,10 @@ def bar_chart_svg(bars: Sequence[Bar], levels: tuple[str, ...],
         color = predikat_color(bar.predikat, levels)
         out.append(f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{x_end - label_w:.1f}" '
                    f'height="{bar_h:.1f}" fill="#{color}" stroke="#555" stroke-width="0.6"/>')
-        shown = fmt_percent(bar.value) + (" ▸" if value > AXIS_MAX else "")
-        out.append(_text(x_end + 5, y + bar_h / 2 + 4, shown, size=10.5, weight="bold"))
+        shown = fmt_percent(bar.value)
+        # Values sit in their own column right of the axis, clear of the 100 % line.
+        out.append(_text(width - 4, y + bar_h / 2 + 4, shown, size=10.5, anchor="end",
+                         weight="bold"))
     x100 = x_of(100)
     out.append(f'<line x1="{x100:.1f}" y1="{top - 8:.1f}" x2="{x100:.1f}" '
                f'y2="{top + plot_h:.1f}" stroke="#c00000" stroke-width="1.4" '

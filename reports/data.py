@@ -98,7 +98,7 @@ class SectionReport:
     kepala_nama: str
     rows: tuple[IndicatorRow, ...]
     average_capaian: Decimal | None
-    predikat_counts: dict[str, int]
+    predikat_counts: dict[str, int] = field(hash=False)  # predikat label → indicators
     submitted_at: datetime | None
     submitted_by: str | None
     verified_by: str | None

@@ -43,8 +43,6 @@ def _env() -> Environment:
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
     )
     env.filters.update(
         num=fmt_number,
@@ -102,6 +100,11 @@ def _quoted(text: str) -> str:
     return f"“{text}”"
 
 
+def _capaian_key(pair: tuple[SectionReport, IndicatorRow]) -> Decimal:
+    value = pair[1].capaian_sd
+    return Decimal(0) if value is None else value
+
+
 def sasaran_analysis(data: ReportData) -> list[tuple[str, Decimal | None, str]]:
     """Per sasaran: (sasaran, average, a short generated analysis in formal Indonesian)."""
     out = []
@@ -120,8 +123,8 @@ def sasaran_analysis(data: ReportData) -> list[tuple[str, Decimal | None, str]]:
             out.append((sasaran, average, text))
             continue
         text += f"Rata-rata capaian sasaran ini sebesar {fmt_percent(average)}. "
-        best = max(measured, key=lambda p: p[1].capaian_sd)  # type: ignore[arg-type,return-value]
-        worst = min(measured, key=lambda p: p[1].capaian_sd)  # type: ignore[arg-type,return-value]
+        best = max(measured, key=_capaian_key)
+        worst = min(measured, key=_capaian_key)
         if len(measured) == 1 or best[1] is worst[1]:
             text += (
                 f"Indikator {_quoted(best[1].indikator)} ({best[0].nama}) mencapai "
@@ -235,4 +238,4 @@ async def render_laporan_pdf_async(data: ReportData, executor: Executor | None =
     try:
         return await loop.run_in_executor(pool, render_laporan_pdf, data)
     finally:
-        pool.shutdown(wait=False)
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -578,6 +578,8 @@ def sample_report_data(period: PeriodArg = "TW") -> ReportData:
     all_rows: list[IndicatorRow] = []
     for kode, nama, kepala in SECTIONS:
         specs = [s for s in INDICATORS if s[0].split("-")[0] == kode]
+        order = list(dict.fromkeys(s[1] for s in specs))  # number rows in sasaran groups
+        specs.sort(key=lambda s: order.index(s[1]))
         rows = tuple(_row(i + 1, s, quarters, annual) for i, s in enumerate(specs))
         all_rows += rows
         avg = average([r.capaian_sd for r in rows])
