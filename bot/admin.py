@@ -12,8 +12,13 @@ from flows import texts
 from flows.context import Ctx, SystemClock
 from flows.cycle_admin import CycleError, hand_out
 from flows.cycle_admin import open_cycle as open_cycle_flow
+from flows.office_file import OfficeFileError, load_office_file
+from flows.office_import import import_office, invite_message
+from flows.office_import import reissue_invite as reissue_invite_flow
 from flows.periods import parse_period, quarter_just_ended
+from flows.pk_workbook import import_pk, read_pk, write_template
 from flows.router import Core
+from flows.sop import preset_ids
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Office
@@ -69,4 +74,70 @@ async def open_cycle(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     print(result[0])
+    return 0
+
+
+async def import_office_file(args: argparse.Namespace, settings: Settings) -> int:
+    """Import (or update) an office from its YAML file; print the report and invites."""
+    try:
+        spec = load_office_file(args.berkas, known_presets=preset_ids())
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            report = await import_office(session, spec, now=SystemClock().now())
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    finally:
+        await db.dispose()
+    print(report.summary(settings.telegram_bot_username or None))
+    return 0
+
+
+async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
+    """Import the PK indicators of an office from an xlsx workbook."""
+    try:
+        rows = read_pk(args.berkas, per_quarter=args.per_triwulan)
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            report = await import_pk(session, args.kantor, rows, now=SystemClock().now())
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    finally:
+        await db.dispose()
+    print(report.summary(settings.telegram_bot_username or None))
+    return 0
+
+
+async def write_pk_template(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a blank PK workbook a planner can fill in Excel."""
+    write_template(args.berkas)
+    print(texts.render("admin/templat_ditulis", berkas=args.berkas))
+    return 0
+
+
+async def reissue_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """A new single-use invite code for one person (the old unused ones die)."""
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            now = SystemClock().now()
+            code = await reissue_invite_flow(session, args.kantor, args.nip, now=now)
+            message = await invite_message(
+                session, code, bot_username=settings.telegram_bot_username or None
+            )
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    finally:
+        await db.dispose()
+    print(message)
     return 0

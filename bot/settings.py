@@ -11,6 +11,7 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org"
+    telegram_bot_username: str = ""
     database_url: str = "sqlite+aiosqlite:///./data/kinerja.db"
     default_tz: str = "Asia/Jakarta"
     log_level: str = "INFO"
