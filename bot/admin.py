@@ -34,7 +34,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot; without a token say plainly what is missing."""
     if settings.telegram_token is None:
         print(texts.render("admin/tanpa_token"))
-        return 2
+        return 0
     from bot.app import run_telegram
 
     await run_telegram(settings)

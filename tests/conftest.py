@@ -12,7 +12,6 @@ from sqlalchemy import text
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SAMPLE_OFFICE = Path(__file__).resolve().parent.parent / "examples" / "sukamaju.yaml"
 
 
