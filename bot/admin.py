@@ -80,7 +80,9 @@ async def open_cycle(args: argparse.Namespace, settings: Settings) -> int:
 async def import_office_file(args: argparse.Namespace, settings: Settings) -> int:
     """Import (or update) an office from its YAML file; print the report and invites."""
     try:
-        spec = load_office_file(args.berkas, known_presets=preset_ids())
+        spec = load_office_file(
+            args.berkas, known_presets=preset_ids(), default_tz=settings.default_tz
+        )
     except OfficeFileError as exc:
         print(exc.message())
         return 1

@@ -73,8 +73,8 @@ ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana", "kasi", "staf")
 SETTINGS_KEYS: tuple[str, ...] = ("jam_kerja", "libur_tambahan", "libur_batal", "skala_predikat")
 
 _TOP_KEYS = ("kantor", "pegawai", "seksi", "indikator")
-_OFFICE_REQUIRED = ("nama", "kabupaten", "alamat", "kota_ttd", "zona_waktu", "sop", "tahun")
-_OFFICE_KEYS = (*_OFFICE_REQUIRED, "kode", *SETTINGS_KEYS)
+_OFFICE_REQUIRED = ("nama", "kabupaten", "alamat", "kota_ttd", "sop", "tahun")
+_OFFICE_KEYS = (*_OFFICE_REQUIRED, "kode", "zona_waktu", *SETTINGS_KEYS)
 _SECTION_KEYS = ("kode", "nama")
 _PERSON_KEYS = ("nip", "nama", "jabatan", "pangkat", "peran", "seksi", "telegram_id", "telepon")
 INDICATOR_KEYS: tuple[str, ...] = (
@@ -657,7 +657,9 @@ def predikat_scale_for(settings: Mapping[str, Any]) -> PredikatScale:
 # --- the office file ---------------------------------------------------------------------------
 
 
-def _parse_kantor(raw: Any, problems: Problems, known_presets: Collection[str]) -> dict[str, Any]:
+def _parse_kantor(
+    raw: Any, problems: Problems, known_presets: Collection[str], default_tz: str
+) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         problems.add("kantor", "wajib" if raw is None else "bukan_pemetaan")
         return {}
@@ -666,7 +668,7 @@ def _parse_kantor(raw: Any, problems: Problems, known_presets: Collection[str]) 
     out: dict[str, Any] = {}
     for key in ("nama", "kabupaten", "alamat", "kota_ttd"):
         out[key] = item.text(key, limit=f"kantor.{key}")
-    tz = item.text("zona_waktu")
+    tz = item.text("zona_waktu") if "zona_waktu" in raw else default_tz
     if tz is not None:
         try:
             ZoneInfo(tz)
@@ -819,7 +821,12 @@ def _parse_people(
     return people
 
 
-def parse_office(data: Any, *, known_presets: Collection[str] = DEFAULT_PRESETS) -> OfficeSpec:
+def parse_office(
+    data: Any,
+    *,
+    known_presets: Collection[str] = DEFAULT_PRESETS,
+    default_tz: str = "Asia/Jakarta",
+) -> OfficeSpec:
     """Validate a loaded office file (a mapping); raise :class:`OfficeFileError` listing
     every problem."""
     problems = Problems()
@@ -829,7 +836,7 @@ def parse_office(data: Any, *, known_presets: Collection[str] = DEFAULT_PRESETS)
     for key in data:
         if key not in _TOP_KEYS:
             problems.add("berkas", "kunci_tak_dikenal", nilai=key, pilihan=list(_TOP_KEYS))
-    office = _parse_kantor(data.get("kantor"), problems, known_presets)
+    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz)
     sections = _parse_sections(_as_list(data, "seksi", problems), problems)
     lookup = section_lookup(sections)
     people = _parse_people(_as_list(data, "pegawai", problems), problems, lookup)
@@ -864,7 +871,10 @@ def parse_office(data: Any, *, known_presets: Collection[str] = DEFAULT_PRESETS)
 
 
 def parse_office_yaml(
-    text: str | bytes, *, known_presets: Collection[str] = DEFAULT_PRESETS
+    text: str | bytes,
+    *,
+    known_presets: Collection[str] = DEFAULT_PRESETS,
+    default_tz: str = "Asia/Jakarta",
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
     try:
@@ -875,11 +885,14 @@ def parse_office_yaml(
         problems = Problems()
         problems.add("berkas", "yaml_rusak", baris=line, kolom=column)
         raise OfficeFileError(problems.errors) from None
-    return parse_office(data, known_presets=known_presets)
+    return parse_office(data, known_presets=known_presets, default_tz=default_tz)
 
 
 def load_office_file(
-    path: str | Path, *, known_presets: Collection[str] = DEFAULT_PRESETS
+    path: str | Path,
+    *,
+    known_presets: Collection[str] = DEFAULT_PRESETS,
+    default_tz: str = "Asia/Jakarta",
 ) -> OfficeSpec:
     """Read (UTF-8), parse and validate an office file."""
     try:
@@ -888,4 +901,4 @@ def load_office_file(
         problems = Problems()
         problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=str(path))
         raise OfficeFileError(problems.errors) from None
-    return parse_office_yaml(text, known_presets=known_presets)
+    return parse_office_yaml(text, known_presets=known_presets, default_tz=default_tz)

@@ -622,3 +622,13 @@ async def test_reissue_invite_errors_in_indonesian(db: Database) -> None:
         with pytest.raises(OfficeFileError) as info:
             await reissue_invite(s, CODE, "198305072006041011", now=NOW)
         assert info.value.errors == ["pegawai dengan NIP 19830507 200604 1 011 sudah tidak aktif"]
+
+
+def test_time_zone_defaults_to_the_setting_when_the_file_names_none():
+    import yaml
+
+    from flows.office_file import parse_office
+
+    data = yaml.safe_load(SAMPLE_OFFICE.read_text(encoding="utf-8"))
+    del data["kantor"]["zona_waktu"]
+    assert parse_office(data, default_tz="Asia/Makassar").zona_waktu == "Asia/Makassar"

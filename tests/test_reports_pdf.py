@@ -117,7 +117,7 @@ def test_numbers_are_written_the_indonesian_way(data: ReportData, text: str) -> 
 
 def test_analysis_per_sasaran(data: ReportData, pages: list[str]) -> None:
     start = page_of(pages, "3.4 Analisis Capaian per Sasaran", start=4)
-    analysis = " ".join(pages[start:start + 3])
+    analysis = " ".join(pages[start : start + 3])
     for sasaran, average in data.sasaran_averages:
         assert f"Sasaran “{sasaran}”" in analysis
         assert f"sebesar {comma2(average)}%" in analysis
@@ -133,8 +133,11 @@ def test_signature_block(data: ReportData, pages: list[str]) -> None:
         assert "Drs. H. Ahmad Fauzi, M.Si" in page
         assert "Pembina Tingkat I (IV/b)" in page
         assert "NIP. 19720315 199303 1 004" in page
-        assert page.index("CAMAT SUKAMAJU") < page.index("Drs. H. Ahmad Fauzi") < page.index(
-            "NIP. 19720315")
+        assert (
+            page.index("CAMAT SUKAMAJU")
+            < page.index("Drs. H. Ahmad Fauzi")
+            < page.index("NIP. 19720315")
+        )
 
 
 def test_bab_iv_lists_every_low_indicator(data: ReportData, pages: list[str]) -> None:
@@ -166,7 +169,7 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
 
 def test_chart_is_inline_svg(data: ReportData) -> None:
     html = render_laporan_html(data)
-    svg = html[html.index("<svg"):html.index("</svg>")]
+    svg = html[html.index("<svg") : html.index("</svg>")]
     for section in data.sections:
         assert section.nama.split()[-1] in svg
     assert "Target 100%" in svg
@@ -174,14 +177,17 @@ def test_chart_is_inline_svg(data: ReportData) -> None:
     assert svg.count('fill="#FBA276"') == 2 and svg.count('fill="#F8696B"') == 1
     for tick in range(0, 121, 20):
         assert f">{tick}</text>" in svg
-    bars = bar_chart_svg([Bar("A & <B>", None, None), Bar("C", Decimal("150"), "Sangat Tinggi")],
-                         data.predikat_levels)
+    bars = bar_chart_svg(
+        [Bar("A & <B>", None, None), Bar("C", Decimal("150"), "Sangat Tinggi")],
+        data.predikat_levels,
+    )
     assert "A &amp; &lt;B&gt;" in bars and "n/a" in bars and "150,00%" in bars
 
 
 def test_html_escapes_user_text_and_uses_no_network(data: ReportData) -> None:
-    row = dataclasses.replace(data.sections[0].rows[0], kendala='<img src="http://evil/x">',
-                              predikat="Rendah")
+    row = dataclasses.replace(
+        data.sections[0].rows[0], kendala='<img src="http://evil/x">', predikat="Rendah"
+    )
     section = dataclasses.replace(data.sections[0], rows=(row,))
     html = render_laporan_html(dataclasses.replace(data, sections=(section,)))
     assert '<img src="http://evil/x">' not in html
@@ -224,7 +230,8 @@ def test_formatting_helpers() -> None:
     from datetime import UTC, datetime
 
     assert fmt_datetime(datetime(2026, 10, 5, 1, 30, tzinfo=UTC), "Asia/Makassar") == (
-        "5 Oktober 2026 09.30 WITA")
+        "5 Oktober 2026 09.30 WITA"
+    )
 
 
 def tiny_report() -> ReportData:

@@ -65,12 +65,23 @@ def indicator_rows(ws, section: SectionReport) -> dict[str, tuple]:
 
 
 def test_sheets_and_file_names(wb: Workbook, data: ReportData) -> None:
-    assert wb.sheetnames == ["Ringkasan", "PEM", "TRA", "KES", "EKB", "PMD", "UMP", "PK",
-                             "Bukti", "Riwayat"]
+    assert wb.sheetnames == [
+        "Ringkasan",
+        "PEM",
+        "TRA",
+        "KES",
+        "EKB",
+        "PMD",
+        "UMP",
+        "PK",
+        "Bukti",
+        "Riwayat",
+    ]
     assert file_name("Rekap", data) == "Rekap_Kinerja_TW_III_2026_Kecamatan_Sukamaju.xlsx"
     assert file_name("Laporan", data) == "Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf"
     odd = dataclasses.replace(
-        data, period_slug="TW III/2026",
+        data,
+        period_slug="TW III/2026",
         office=dataclasses.replace(data.office, nama="Kecamatan Sukamaju (Kota) Émile"),
     )
     name = file_name("Rekap", odd)
@@ -84,11 +95,22 @@ def test_summary_sheet(wb: Workbook, data: ReportData) -> None:
     assert "KECAMATAN SUKAMAJU" in ws["A2"].value
     assert ws["A3"].value == "Triwulan III 2026"
     header = [c.value for c in ws[HEADER_ROW]]
-    assert header[:7] == ["No", "Kode", "Seksi / Subbagian", "Kepala", "Jumlah indikator",
-                          "Rata-rata capaian (%)", "Predikat"]
+    assert header[:7] == [
+        "No",
+        "Kode",
+        "Seksi / Subbagian",
+        "Kepala",
+        "Jumlah indikator",
+        "Rata-rata capaian (%)",
+        "Predikat",
+    ]
     assert header[7:12] == list(data.predikat_levels)
-    assert header[13:] == ["Dikirim pada (WIB)", "Dikirim oleh", "Diverifikasi oleh",
-                           "Diverifikasi pada (WIB)"]
+    assert header[13:] == [
+        "Dikirim pada (WIB)",
+        "Dikirim oleh",
+        "Diverifikasi oleh",
+        "Diverifikasi pada (WIB)",
+    ]
     for i, section in enumerate(data.sections):
         row = [c.value for c in ws[HEADER_ROW + 1 + i]]
         assert row[1] == section.kode and row[2] == section.nama
@@ -116,9 +138,18 @@ def test_section_sheets_every_number(wb: Workbook, data: ReportData) -> None:
         assert section.nama in ws["A2"].value
         header = [c.value for c in ws[HEADER_ROW]]
         assert header == [
-            "No", "Sasaran / Indikator", "Satuan", "Target tahunan", "Target s.d. TW III",
-            "Realisasi TW III", "Realisasi s.d. TW III", "Capaian s.d. TW III (%)",
-            "Capaian thd target tahunan (%)", "Predikat", "Kendala", "Upaya / tindak lanjut",
+            "No",
+            "Sasaran / Indikator",
+            "Satuan",
+            "Target tahunan",
+            "Target s.d. TW III",
+            "Realisasi TW III",
+            "Realisasi s.d. TW III",
+            "Capaian s.d. TW III (%)",
+            "Capaian thd target tahunan (%)",
+            "Predikat",
+            "Kendala",
+            "Upaya / tindak lanjut",
             "Penanggung jawab",
         ]
         rows = indicator_rows(ws, section)
@@ -191,8 +222,13 @@ def test_user_text_never_becomes_a_formula(wb: Workbook, rekap: bytes) -> None:
     assert len(cells) == 1
     assert cells[0].data_type == "s"
     for text in ("+2 kegiatan", "- Menjadwalkan", "@Kasi PMD"):
-        hits = [c for s in wb.worksheets for row in s.iter_rows() for c in row
-                if isinstance(c.value, str) and c.value.startswith(text)]
+        hits = [
+            c
+            for s in wb.worksheets
+            for row in s.iter_rows()
+            for c in row
+            if isinstance(c.value, str) and c.value.startswith(text)
+        ]
         assert hits and all(c.data_type == "s" for c in hits)
     with zipfile.ZipFile(io.BytesIO(rekap)) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
@@ -207,8 +243,9 @@ def test_user_text_never_becomes_a_formula(wb: Workbook, rekap: bytes) -> None:
 
 def test_illegal_characters_and_long_text_do_not_break(data: ReportData) -> None:
     section = data.sections[0]
-    bad = dataclasses.replace(section.rows[0], kendala="bel\x07um\x00 " + "x" * 40_000,
-                              upaya="=1+1")
+    bad = dataclasses.replace(
+        section.rows[0], kendala="bel\x07um\x00 " + "x" * 40_000, upaya="=1+1"
+    )
     odd = dataclasses.replace(data, sections=(dataclasses.replace(section, rows=(bad,)),))
     wb = load_workbook(io.BytesIO(build_rekap(odd)))
     ws = wb[section.kode]
@@ -226,17 +263,29 @@ def test_evidence_sheet(wb: Workbook, data: ReportData) -> None:
         for evidence in item.evidence:
             assert evidence in listed
     assert sum(1 for v in listed if v == "(belum ada bukti dukung)") == sum(
-        1 for r in data.all_rows if not r.evidence)
-    link = next(c for row in ws.iter_rows() for c in row
-                if isinstance(c.value, str) and c.value.startswith("https://"))
+        1 for r in data.all_rows if not r.evidence
+    )
+    link = next(
+        c
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("https://")
+    )
     assert link.hyperlink is not None and link.hyperlink.target == link.value
 
 
 def test_history_sheet(wb: Workbook, data: ReportData) -> None:
     ws = wb["Riwayat"]
     header = [c.value for c in ws[4]]
-    assert header == ["No", "Waktu (WIB)", "Nama", "Jabatan", "Tindakan", "Catatan",
-                      "Ketepatan waktu"]
+    assert header == [
+        "No",
+        "Waktu (WIB)",
+        "Nama",
+        "Jabatan",
+        "Tindakan",
+        "Catatan",
+        "Ketepatan waktu",
+    ]
     rows = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] is not None]
     assert len(rows) == len(data.history)
     for got, entry in zip(rows, data.history, strict=True):
@@ -272,8 +321,15 @@ def test_sheet_titles_are_safe_and_unique() -> None:
 
 def test_empty_section_and_missing_times(data: ReportData) -> None:
     empty = SectionReport(
-        kode="KOSONG", nama="Seksi Kosong", kepala_nama="-", rows=(), average_capaian=None,
-        predikat_counts={}, submitted_at=None, submitted_by=None, verified_by=None,
+        kode="KOSONG",
+        nama="Seksi Kosong",
+        kepala_nama="-",
+        rows=(),
+        average_capaian=None,
+        predikat_counts={},
+        submitted_at=None,
+        submitted_by=None,
+        verified_by=None,
         verified_at=None,
     )
     odd = dataclasses.replace(data, sections=(*data.sections, empty), history=())
@@ -293,11 +349,15 @@ def test_row_type_is_picklable_dataclass() -> None:
 
 @pytest.mark.parametrize(
     ("label", "kind", "short"),
-    [("Triwulan III 2026", "TW", "TW III"), ("Semester I 2026", "SEMESTER", "Semester I"),
-     ("Tahun 2026", "TAHUN", "Tahun 2026")],
+    [
+        ("Triwulan III 2026", "TW", "TW III"),
+        ("Semester I 2026", "SEMESTER", "Semester I"),
+        ("Tahun 2026", "TAHUN", "Tahun 2026"),
+    ],
 )
-def test_period_short_is_derived_from_the_label(data: ReportData, label: str, kind: str,
-                                                short: str) -> None:
+def test_period_short_is_derived_from_the_label(
+    data: ReportData, label: str, kind: str, short: str
+) -> None:
     odd = dataclasses.replace(data, period_label=label, period_kind=kind, period_short="")
     assert odd.short == short
     header = [c.value for c in load_workbook(io.BytesIO(build_rekap(odd)))["PEM"][HEADER_ROW]]

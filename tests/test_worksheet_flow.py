@@ -149,3 +149,43 @@ async def test_submit_refused_while_incomplete_and_stale_buttons(db):
 
     reply = await chat.core.handle(Inbound("telegram", KASI, "x1", button=tokens[0]))
     assert "tidak berlaku" in reply.toast
+
+
+async def test_a_person_never_sees_another_offices_sheet(db):
+    from storage.models import Identity, Office, Person, Section
+
+    await seed_small_office(db)
+    async with db.transaction() as s:
+        other = Office(
+            code="lain",
+            nama="Kecamatan Lain",
+            preset="kebasen-pengumpulan",
+            tahun=2026,
+            settings={},
+        )
+        s.add(other)
+        await s.flush()
+        sec = Section(office_id=other.id, kode="PEM", nama="Seksi Pemerintahan")
+        s.add(sec)
+        await s.flush()
+        kasi = Person(
+            office_id=other.id,
+            nip="198305072006041012",
+            nama="Kasi Lain",
+            role="kasi",
+            section_id=sec.id,
+        )
+        s.add(kasi)
+        await s.flush()
+        s.add(Identity(person_id=kasi.id, channel="telegram", external_id="777"))
+    chat = Chat(db)
+    await open_quarter(chat, "uji", "2026-TW3")
+    await chat.new_messages()
+    out = await chat.say("777", "/isi")
+    assert len(out) == 1 and "tidak ada kertas kerja" in out[0].text
+    assert "PEM-1" not in out[0].text
+    toast_token = await chat.button_token(KASI, "Isi sekarang")
+    from flows.messages import Inbound
+
+    reply = await chat.core.handle(Inbound("telegram", "777", "t1", button=toast_token))
+    assert "bukan untuk Anda" in reply.toast
