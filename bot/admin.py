@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import texts
@@ -77,6 +79,23 @@ async def open_cycle(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[str]]
+) -> int:
+    """Run one admin change in one transaction; an import error prints and changes nothing."""
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            message = await work(session)
+    except OfficeFileError as exc:
+        print(exc.message())
+        return 1
+    finally:
+        await db.dispose()
+    print(message)
+    return 0
+
+
 async def import_office_file(args: argparse.Namespace, settings: Settings) -> int:
     """Import (or update) an office from its YAML file; print the report and invites."""
     try:
@@ -86,17 +105,12 @@ async def import_office_file(args: argparse.Namespace, settings: Settings) -> in
     except OfficeFileError as exc:
         print(exc.message())
         return 1
-    db = await _database(settings)
-    try:
-        async with db.transaction() as session:
-            report = await import_office(session, spec, now=SystemClock().now())
-    except OfficeFileError as exc:
-        print(exc.message())
-        return 1
-    finally:
-        await db.dispose()
-    print(report.summary(settings.telegram_bot_username or None))
-    return 0
+
+    async def work(session: AsyncSession) -> str:
+        report = await import_office(session, spec, now=SystemClock().now())
+        return report.summary(settings.telegram_bot_username or None)
+
+    return await _in_transaction(settings, work)
 
 
 async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,17 +120,12 @@ async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
     except OfficeFileError as exc:
         print(exc.message())
         return 1
-    db = await _database(settings)
-    try:
-        async with db.transaction() as session:
-            report = await import_pk(session, args.kantor, rows, now=SystemClock().now())
-    except OfficeFileError as exc:
-        print(exc.message())
-        return 1
-    finally:
-        await db.dispose()
-    print(report.summary(settings.telegram_bot_username or None))
-    return 0
+
+    async def work(session: AsyncSession) -> str:
+        report = await import_pk(session, args.kantor, rows, now=SystemClock().now())
+        return report.summary(settings.telegram_bot_username or None)
+
+    return await _in_transaction(settings, work)
 
 
 async def write_pk_template(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,18 +137,12 @@ async def write_pk_template(args: argparse.Namespace, settings: Settings) -> int
 
 async def reissue_invite(args: argparse.Namespace, settings: Settings) -> int:
     """A new single-use invite code for one person (the old unused ones die)."""
-    db = await _database(settings)
-    try:
-        async with db.transaction() as session:
-            now = SystemClock().now()
-            code = await reissue_invite_flow(session, args.kantor, args.nip, now=now)
-            message = await invite_message(
-                session, code, bot_username=settings.telegram_bot_username or None
-            )
-    except OfficeFileError as exc:
-        print(exc.message())
-        return 1
-    finally:
-        await db.dispose()
-    print(message)
-    return 0
+
+    async def work(session: AsyncSession) -> str:
+        now = SystemClock().now()
+        code = await reissue_invite_flow(session, args.kantor, args.nip, now=now)
+        return await invite_message(
+            session, code, bot_username=settings.telegram_bot_username or None
+        )
+
+    return await _in_transaction(settings, work)
