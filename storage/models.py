@@ -3,13 +3,14 @@ conversation state, the event log and the outbox."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -194,6 +195,7 @@ class StoredFile(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))
     file_name: Mapped[str] = mapped_column(String(200))
     mime: Mapped[str] = mapped_column(String(100), default="")
@@ -278,11 +280,82 @@ class InboundSeen(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Acting(Base):
+    """A person acting for a role (Plt / Plh) from ``starts`` to ``ends`` (inclusive)."""
+
+    __tablename__ = "acting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(3))
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StepDeadline(Base):
+    """When the current visit of a cycle's step started and is due (office calendar)."""
+
+    __tablename__ = "step_deadline"
+    __table_args__ = (UniqueConstraint("cycle_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    visit: Mapped[int] = mapped_column(Integer, default=1)
+    extended_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Reminder(Base):
+    """A reminder or escalation due at ``due_at``; ``key`` makes it at-most-once."""
+
+    __tablename__ = "reminder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DocumentJob(Base):
+    """A rekap / laporan to render outside the event loop and deliver (or archive)."""
+
+    __tablename__ = "document_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    period_key: Mapped[str] = mapped_column(String(12))
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
+    "Acting",
     "Base",
     "ButtonToken",
     "Conversation",
     "Cycle",
+    "DocumentJob",
     "Entry",
     "Event",
     "Identity",
@@ -292,7 +365,9 @@ __all__ = [
     "Office",
     "Outbox",
     "Person",
+    "Reminder",
     "Section",
+    "StepDeadline",
     "StoredFile",
     "Worksheet",
 ]
