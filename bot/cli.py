@@ -38,7 +38,56 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("undangan-baru", help="membuat kode undangan baru untuk seorang pegawai")
     s.add_argument("kantor")
     s.add_argument("nip")
+    _operations(sub)
     return p
+
+
+def _operations(sub: argparse._SubParsersAction) -> None:
+    """The operator's commands: look at offices, people and cycles; backups; Plt / Plh."""
+    sub.add_parser("daftar-kantor", help="daftar kantor, jumlah pegawai aktif, siklus berjalan")
+    s = sub.add_parser("daftar-orang", help="pegawai sebuah kantor, pendaftaran dan Plt/Plh")
+    s.add_argument("kantor")
+    s = sub.add_parser("siklus", help="keadaan sebuah siklus dan log kejadiannya")
+    s.add_argument("kantor")
+    s.add_argument("periode", nargs="?", default="", help='mis. "TW III 2026" (bawaan: terakhir)')
+    s = sub.add_parser("ekspor-log", help="log kejadian sebuah siklus ke xlsx untuk auditor")
+    s.add_argument("kantor")
+    s.add_argument("periode", help='mis. "TW III 2026"')
+    s.add_argument("berkas", type=Path)
+    s = sub.add_parser("cadangkan", help="mencadangkan basis data SQLite selagi bot berjalan")
+    s.add_argument("berkas", type=Path)
+    s = sub.add_parser("plt", help="menetapkan Plt/Plh untuk sebuah peran")
+    s.add_argument("kantor")
+    s.add_argument("nip")
+    s.add_argument("peran", help="camat, sekcam, perencana atau kasi")
+    s.add_argument("mulai", help="tanggal mulai, DD-MM-YYYY atau YYYY-MM-DD")
+    s.add_argument("sampai", help="tanggal selesai (termasuk), DD-MM-YYYY atau YYYY-MM-DD")
+    s.add_argument("--jenis", default="Plt", help="Plt atau Plh (bawaan: Plt)")
+    s.add_argument("--alasan", default="")
+    s = sub.add_parser("plt-hapus", help="menghapus penetapan Plt/Plh menurut ID-nya")
+    s.add_argument("kantor")
+    s.add_argument("id")
+    s.add_argument("--alasan", default="")
+
+
+class RedactSecret(logging.Filter):
+    """Replace a secret (the bot token) in any log record that still carries it."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secret:
+            return True
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, "***")
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            trace = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = trace.replace(self.secret, "***")
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "alembic"):
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
+    for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.telegram_token is not None:
+        redact = RedactSecret(settings.telegram_token.get_secret_value())
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(redact)
     args = _parser().parse_args(argv)
     from bot import admin
 
@@ -59,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         "templat-pk": admin.write_pk_template,
         "buka-siklus": admin.open_cycle,
         "undangan-baru": admin.reissue_invite,
+        "daftar-kantor": admin.list_offices,
+        "daftar-orang": admin.list_people,
+        "siklus": admin.show_cycle,
+        "ekspor-log": admin.export_log,
+        "cadangkan": admin.backup,
+        "plt": admin.add_acting,
+        "plt-hapus": admin.remove_acting,
     }
     command = commands[args.perintah or "jalan"]
     try:

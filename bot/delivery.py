@@ -49,6 +49,16 @@ class Sender(Protocol):
     async def send(self, job: DeliveryJob) -> str: ...
 
 
+def _log_attempt(row: Outbox, result: str, attempt: int, error: str = "") -> None:
+    """One line per delivery attempt: ids and outcome (and the channel's refusal), no text."""
+    level = logging.WARNING if result == "failed" else logging.INFO
+    line = "outbox %s channel=%s result=%s attempt=%s"
+    args: tuple[object, ...] = (row.id, row.channel, result, attempt)
+    if error:
+        line, args = line + " error=%s", (*args, error[:200])
+    log.log(level, line, *args)
+
+
 class Delivery:
     """Drains pending outbox rows; sending happens outside any database transaction."""
 
@@ -96,22 +106,25 @@ class Delivery:
             key = (row.channel, row.address)
             if key in blocked:
                 continue
+            attempt = row.attempts + 1
             if job is None:  # an edit of a message that was never sent
+                _log_attempt(row, "skipped", attempt)
                 await self._mark(row.id, status="skipped")
                 handled += 1
                 continue
             try:
                 message_id = await self.senders[row.channel].send(job)
             except DeliveryRetry as exc:
+                _log_attempt(row, "retry", attempt)
                 blocked.add(key)
                 await self._retry(row.id, exc.seconds)
                 continue
             except DeliveryFailed as exc:
-                log.warning("outbox %s to %s failed: %s", row.id, row.address, exc)
+                _log_attempt(row, "failed", attempt, str(exc))
                 await self._mark(row.id, status="failed", error=str(exc))
                 handled += 1
                 continue
-            log.info("outbox %s delivered to %s:%s", row.id, row.channel, row.address)
+            _log_attempt(row, "sent", attempt)
             await self._mark(row.id, status="sent", message_id=message_id)
             handled += 1
         return handled

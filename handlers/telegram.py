@@ -46,6 +46,12 @@ def build_application(token: str, api_url: str, file_url: str, core: Core) -> Ap
     return app
 
 
+def _log_update(update_id: int, kind: str, chat: str, handled: bool) -> None:
+    """One line per update for the operator: ids and kind only, no names, no text."""
+    result = "handled" if handled else "duplicate"
+    log.info("update %s kind=%s chat=%s result=%s", update_id, kind, chat, result)
+
+
 def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
     return context.application.bot_data["core"]
 
@@ -94,13 +100,9 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         args=args,
         file=await _file_of(message),
     )
-    log.info(
-        "update %s chat %s kind=%s",
-        update.update_id,
-        inbound.address,
-        "command" if command else "file" if inbound.file else "text",
-    )
-    await _core(context).handle(inbound)
+    kind = "command" if command else "file" if inbound.file else "text"
+    reply = await _core(context).handle(inbound)
+    _log_update(update.update_id, kind, inbound.address, reply.handled)
 
 
 async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -117,14 +119,15 @@ async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         button=token or "-",
         message_ref=str(query.message.message_id) if query.message else "",
     )
-    log.info("update %s chat %s kind=tap", update.update_id, inbound.address)
     reply = await _core(context).handle(inbound)
+    _log_update(update.update_id, "tap", inbound.address, reply.handled)
     with contextlib.suppress(BadRequest):  # too old to answer; the tap was still handled
         await query.answer(reply.toast[:200] or None)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("update failed: %s", context.error, exc_info=context.error)
+    update_id = update.update_id if isinstance(update, Update) else "-"
+    log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)
 
 
 def _markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
