@@ -9,7 +9,16 @@ import signal
 
 from bot.delivery import Delivery
 from bot.settings import Settings
-from flows import onboarding, worksheet
+from flows import (
+    cycle_cmds,
+    deadline_cmds,
+    onboarding,
+    rekap_cmd,
+    sheet_review,
+    step_talk,
+    steps,
+    worksheet,
+)
 from flows.context import Clock, SystemClock
 from flows.router import Core, Router
 from storage.db import Database
@@ -23,6 +32,19 @@ def build_router() -> Router:
     router = Router()
     onboarding.register(router)
     worksheet.register(router)
+    cycle_cmds.register(router)
+    rekap_cmd.register(router)
+    deadline_cmds.register(router)
+    router.conversation(steps.FLOW, step_talk.on_message)
+    router.action("sop.lanjut", steps.on_next)
+    router.action("sop.bagikan", steps.on_hand_out)
+    router.action("sop.setujui", steps.on_approve)
+    router.action("sop.kembalikan", steps.on_return_ask)
+    router.action("sop.tulis", steps.on_write_ask)
+    router.action("sop.pilih_lembar", sheet_review.on_pick_sheet)
+    router.action("sop.lembar", sheet_review.on_sheet_picked)
+    router.action("lembar.terima", sheet_review.on_accept)
+    router.action("lembar.kembalikan", sheet_review.on_return_ask)
     return router
 
 
@@ -30,14 +52,27 @@ async def run_telegram(
     settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
 ) -> None:
     """Poll Telegram (or the emulator at TELEGRAM_BASE_URL) until stopped."""
+    from bot.documents import DocumentWorker
+    from bot.scheduler import FileClock, ReminderScheduler
     from handlers.telegram import CHANNEL, TelegramSender, build_application
+    from reports.pdf import make_render_executor
 
     assert settings.telegram_token is not None
-    clock = clock or SystemClock()
+    if clock is None:
+        # TEST_CLOCK_FILE is for end-to-end tests only (time read from a file).
+        clock = FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
     db = Database(settings.database_url)
     await upgrade(db.engine)
     delivery = Delivery(db, {}, clock)
-    core = Core(db, build_router(), clock, on_outbox=delivery.notify)
+    # Documents render in a separate process; a new document's messages wake the delivery.
+    documents = DocumentWorker(db, clock, make_render_executor(), on_outbox=delivery.notify)
+
+    def wake() -> None:
+        """New outbox rows (and maybe a new document job): wake both workers."""
+        delivery.notify()
+        documents.notify()
+
+    core = Core(db, build_router(), clock, on_outbox=wake)
     app = build_application(
         settings.telegram_token.get_secret_value(),
         settings.bot_api_url,
@@ -57,12 +92,19 @@ async def run_telegram(
         assert app.updater is not None
         await app.updater.start_polling(drop_pending_updates=False, timeout=10)
         sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
+        documents_task = asyncio.create_task(documents.run_forever(), name="documents")
+        reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
         try:
+            await reminders.start()
             await stop.wait()
         finally:
-            sender_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender_task
+            reminders.stop()
+            for task in (documents_task, sender_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if documents.executor is not None:
+                documents.executor.shutdown(wait=False, cancel_futures=True)
             await app.updater.stop()
             await app.stop()
     await db.dispose()

@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/kinerja.db"
     default_tz: str = "Asia/Jakarta"
     log_level: str = "INFO"
+    #: Safety sweep of reminders every this many seconds (besides the one at the next due time).
+    sweep_interval_seconds: int = 300
+    #: TEST ONLY: read "now" from this file (an ISO datetime) instead of the system clock.
+    test_clock_file: str | None = None
 
     @property
     def bot_api_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -82,8 +83,10 @@ async def open_cycle(ctx: Ctx, office: Office, period: Period, step: str, note: 
     return cycle
 
 
-async def hand_out(ctx: Ctx, cycle: Cycle) -> list[Handout]:
+async def hand_out(ctx: Ctx, cycle: Cycle, deadline: datetime | None = None) -> list[Handout]:
     """One worksheet per section owner, one entry per active indicator; each owner is told."""
+    office = await ctx.session.get(Office, cycle.office_id)
+    assert office is not None
     period = Period.from_key(cycle.period_key)
     handouts = []
     for section, person, indicators in await sheet_owners(ctx, cycle.office_id):
@@ -101,6 +104,9 @@ async def hand_out(ctx: Ctx, cycle: Cycle) -> list[Handout]:
                 periode=period,
                 jumlah=len(indicators),
                 catatan=cycle.note,
+                metode=cycle.data.get("metode", ""),
+                batas=deadline,
+                tz=office.tz,
             ),
             [[start]],
         )

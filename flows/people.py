@@ -1,15 +1,19 @@
-"""Who holds a role in an office."""
+"""Who holds a role in an office, including acting officials (Plt / Plh)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person
+from storage.models import Acting, Office, Person
 
 
 async def holders(session: AsyncSession, office_id: int, role: str) -> list[Person]:
-    """Active people of the office with this role, in NIP order."""
+    """Active people of the office with this role, in id order (no acting officials)."""
     return list(
         await session.scalars(
             select(Person)
@@ -17,3 +21,61 @@ async def holders(session: AsyncSession, office_id: int, role: str) -> list[Pers
             .order_by(Person.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone who may act for a role today; ``acting_as`` is e.g. "Plt Camat" or ""."""
+
+    person: Person
+    acting_as: str = ""
+
+
+def local_date(office: Office, now: datetime) -> date:
+    """Today's date in the office's time zone."""
+    return now.astimezone(ZoneInfo(office.tz)).date()
+
+
+async def acting_for(
+    session: AsyncSession, office_id: int, role: str, on: date
+) -> list[tuple[Person, Acting]]:
+    """People set to act for ``role`` on ``on`` (Plt / Plh)."""
+    rows = await session.execute(
+        select(Person, Acting)
+        .join(Acting, Acting.person_id == Person.id)
+        .where(
+            Acting.office_id == office_id,
+            Acting.role == role,
+            Acting.starts <= on,
+            Acting.ends >= on,
+            Person.active.is_(True),
+        )
+        .order_by(Acting.id)
+    )
+    return [(p, a) for p, a in rows.all()]
+
+
+async def actors(
+    session: AsyncSession,
+    office: Office,
+    role: str,
+    now: datetime,
+    *,
+    title: str,
+    jabatan_ok: object = None,
+) -> list[Actor]:
+    """Holders of ``role`` (filtered by ``jabatan_ok`` when some match) plus acting officials.
+
+    ``title`` is how the SOP names the role, used in ``acting_as`` ("Plt Camat").
+    """
+    regular = await holders(session, office.id, role)
+    if callable(jabatan_ok):
+        matching = [p for p in regular if jabatan_ok(p.jabatan)]
+        regular = matching or regular
+    out = [Actor(p) for p in regular]
+    seen = {p.id for p in regular}
+    for person, acting in await acting_for(session, office.id, role, local_date(office, now)):
+        if person.id not in seen:
+            seen.add(person.id)
+            out.append(Actor(person, f"{acting.kind} {title}"))
+    return out

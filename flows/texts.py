@@ -39,6 +39,8 @@ def _env() -> jinja2.Environment:
         roman=roman,
         qty=qty,
         waktu=fmt.fmt_datetime,
+        hari=fmt.fmt_day_date,
+        zona=fmt.tz_abbrev,
     )
     env.globals["label"] = label
     return env

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from flows import review, texts
+from flows import sheet_review, texts
 from flows.capaian import is_sedang_or_below
 from flows.context import Ctx
 from flows.conversation import clear_state, get_state, set_state
@@ -17,6 +17,7 @@ from flows.numparse import parse_number
 from flows.periods import Period
 from flows.router import Router
 from flows.sheet_data import FILLABLE, Item, active_sheet, sheet_items
+from flows.sop import load_preset
 from storage.models import Cycle, StoredFile, Worksheet
 
 FLOW = "isi"
@@ -160,8 +161,9 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
     ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
-    ctx.reply(texts.render("isi/terkirim", periode=periode))
-    await review.sheet_submitted(ctx, ws, cycle, items)
+    reviewer = load_preset(cycle.preset).title("perencana")
+    ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
+    await sheet_review.sheet_submitted(ctx, ws, cycle, items)
 
 
 async def on_edit(ctx: Ctx, args: dict[str, Any]) -> None:

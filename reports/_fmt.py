@@ -1,25 +1,21 @@
-"""Small private formatting helpers for the reports (Indonesian style, via Babel).
+"""Formatting helpers of the report layer, on top of flows.fmt (Indonesian style, Babel).
 
-Kept local so the report layer has no dependency on flows/; the lead may swap them for
-flows.fmt later. Rounding is always HALF_UP (Babel itself would round half-even).
+Numbers, percentages, dates, NIPs and zone abbreviations come from :mod:`flows.fmt` (HALF_UP
+rounding there); what is left here is report-specific: the "–" / "n/a" placeholders, the
+compact "5 Oktober 2026 14.30 WIB" time stamp, naive-datetime handling and predikat colours.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+from flows import fmt as base
+from flows.capaian import round2
 
-LOCALE = "id_ID"
 DASH = "–"  # shown for a value that is not there (not reported / no target)
 NA = "n/a"  # shown for a capaian that is not measured this period
-
-TZ_ABBR = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
-           "Asia/Jayapura": "WIT"}
 
 # Green → red, best → worst; light enough for black text on top.
 PALETTE = ("63BE7B", "B1D580", "FFEB84", "FBA276", "F8696B")
@@ -27,7 +23,9 @@ NEUTRAL = "D9D9D9"
 
 
 def round_half_up(x: Decimal, places: int = 2) -> Decimal:
-    """Round a Decimal HALF_UP to ``places`` decimals."""
+    """Round a Decimal HALF_UP to ``places`` decimals (2: flows.capaian.round2)."""
+    if places == 2:
+        return round2(Decimal(x))
     return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
@@ -37,35 +35,36 @@ def decimals_of(x: Decimal, cap: int = 4) -> int:
     return min(max(-int(exp), 0), cap) if isinstance(exp, int) else 0
 
 
-def fmt_number(x: Decimal | int | float | None, empty: str = DASH, max_decimals: int = 2) -> str:
-    """1234567.5 → "1.234.567,5" (at most ``max_decimals`` decimals, HALF_UP)."""
+def fmt_number(x: Decimal | int | float | None, empty: str = DASH) -> str:
+    """1234567.5 → "1.234.567,5" (at most 2 decimals, HALF_UP); None → ``empty``."""
     if x is None:
         return empty
-    d = round_half_up(Decimal(str(x)), max_decimals).normalize()
-    places = decimals_of(d, max_decimals)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(d, format=pattern, locale=LOCALE)
+    return base.fmt_number(Decimal(str(x)))
 
 
 def fmt_capaian(x: Decimal | None, empty: str = NA) -> str:
     """Raw capaian → "97,89" (2 decimals, HALF_UP); None → "n/a"."""
-    if x is None:
-        return empty
-    return format_decimal(round_half_up(x), format="#,##0.00", locale=LOCALE)
+    return empty if x is None else base.fmt_number(x, 2)
 
 
 def fmt_percent(x: Decimal | None, empty: str = NA) -> str:
     """Raw capaian → "97,89%"; None → "n/a"."""
-    return empty if x is None else fmt_capaian(x) + "%"
+    return empty if x is None else base.fmt_percent(x)
 
 
 def fmt_date(d: date) -> str:
     """date → "5 Oktober 2026"."""
-    return format_date(d, "d MMMM y", locale=LOCALE)
+    return base.fmt_date(d)
+
+
+def fmt_nip(nip: str) -> str:
+    """18-digit NIP → "19791208 200003 1 001"; anything else comes back stripped."""
+    return base.fmt_nip(nip)
 
 
 def tz_abbr(tz: str) -> str:
-    return TZ_ABBR.get(tz, tz)
+    """WIB / WITA / WIT for an Indonesian zone."""
+    return base.tz_abbrev(tz)
 
 
 def to_local(dt: datetime, tz: str) -> datetime:
@@ -79,14 +78,6 @@ def fmt_datetime(dt: datetime | None, tz: str, empty: str = DASH) -> str:
         return empty
     local = to_local(dt, tz)
     return f"{fmt_date(local.date())} {local:%H.%M} {tz_abbr(tz)}"
-
-
-def fmt_nip(nip: str) -> str:
-    """18-digit NIP → "19791208 200003 1 001"; anything else is returned unchanged."""
-    digits = re.sub(r"\D", "", nip or "")
-    if len(digits) != 18:
-        return nip
-    return f"{digits[:8]} {digits[8:14]} {digits[14]} {digits[15:]}"
 
 
 def predikat_color(predikat: str | None, levels: tuple[str, ...]) -> str:

@@ -162,6 +162,13 @@ async def seed_small_office(db: Database) -> dict[str, int]:
                 role="kasi",
                 section_id=pem.id,
             ),
+            "sekcam": Person(
+                office_id=office.id,
+                nip="197506102000031002",
+                nama="Sri Sekcam",
+                jabatan="Sekretaris Kecamatan",
+                role="sekcam",
+            ),
         }
         s.add_all(people.values())
         await s.flush()
@@ -256,14 +263,31 @@ async def seed_small_office(db: Database) -> dict[str, int]:
 
 
 async def open_quarter(chat: Chat, office_code: str, key: str) -> None:
-    """Open a TW cycle and hand out the sheets, as the admin tool does."""
-    from flows.cycle_admin import hand_out, open_cycle
+    """Open a TW cycle at its isi step and hand out the sheets, as the admin tool does."""
+    from flows import engine
     from flows.periods import Period
 
     async def work(ctx: Ctx) -> None:
         office = await ctx.session.scalar(select(Office).where(Office.code == office_code))
         assert office is not None
-        cycle = await open_cycle(ctx, office, Period.from_key(key), step="pengisian")
-        await hand_out(ctx, cycle)
+        await engine.start_at_fill(ctx, office, Period.from_key(key), "")
 
     await chat.run(work)
+
+
+async def play(chat: Chat, address: str, script: list[str]) -> list[Sent]:
+    """Answer a conversation: "tap:Label" taps a button, anything else is typed."""
+    out: list[Sent] = []
+    for line in script:
+        if line.startswith("tap:"):
+            _, sent = await chat.tap(address, line[4:])
+        else:
+            sent = await chat.say(address, line)
+        out += sent
+    return out
+
+
+#: The small office's TW III sheets, filled and sent (no upaya: nothing is Sedang or below).
+SMALL_PEM = ["/isi", "48", "50", "tap:Lewati", "tap:Lewati", "7", "tap:Lewati", "tap:Lewati",
+             "2,5", "tap:Lewati", "tap:Lewati", "tap:Kirim"]
+SMALL_PK = ["/isi", "3", "tap:Lewati", "tap:Lewati", "tap:Kirim"]

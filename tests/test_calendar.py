@@ -302,3 +302,24 @@ def test_wita_office_from_utc() -> None:
     assert wit.add(datetime(2026, 3, 9, 23, 0, tzinfo=UTC), HARI_1) == datetime(
         2026, 3, 11, 16, 0, tzinfo=WIT
     )
+
+
+def test_office_settings_calendar_wita_with_local_holiday() -> None:
+    """``calendar_for`` (the office file's settings): WITA hours and a local extra holiday."""
+    from flows.office_file import calendar_for
+
+    cal = calendar_for(
+        "Asia/Makassar",
+        {
+            "jam_kerja": {"senin-kamis": "08:00-16:00", "jumat": "08:00-11:00"},
+            "libur_tambahan": {"2026-10-12": "Hari Jadi Kabupaten"},
+        },
+    )
+    assert cal.holiday_name(date(2026, 10, 12)) == "Hari Jadi Kabupaten"
+    # Friday 9 Oct 10.00 WITA + "2 jam": 1 h on Friday (closes 11.00), the local holiday on
+    # Monday is skipped, 1 h on Tuesday from 08.00 WITA.
+    due = cal.add(datetime(2026, 10, 9, 10, 0, tzinfo=WITA), JAM_2)
+    assert due == datetime(2026, 10, 13, 9, 0, tzinfo=WITA)
+    assert cal.next_office_time(datetime(2026, 10, 9, 3, 30, tzinfo=UTC)) == datetime(
+        2026, 10, 13, 8, 0, tzinfo=WITA
+    )  # 11.30 WITA Friday: closed until Tuesday

@@ -1,0 +1,143 @@
+"""The reminder scheduler: APScheduler 3.11 in the bot's event loop, a fixed set of two jobs.
+
+The database is the source of truth and the queue (``Reminder`` and ``StepDeadline`` rows); the
+scheduler only decides *when* to sweep it:
+
+* ``sweep-next``: a ``DateTrigger`` at the next due time the last sweep returned, re-armed
+  (``replace_existing=True``) after every sweep;
+* ``sweep-tick``: an ``IntervalTrigger`` every ``SWEEP_INTERVAL_SECONDS``, a safety net for work
+  that appeared between sweeps (a new step, an extension, a clock jump);
+* and one sweep at start-up, which also sends reminders whose time passed while the bot was down.
+
+There is never one job per reminder, so start-up does not grow with the number of pending
+reminders. Jobs use ``misfire_grace_time=None`` (APScheduler's default of 1 s would silently skip
+a late run), ``coalesce=True`` and ``max_instances=1``; sweeps never overlap (a lock).
+
+The sweep's clock may not be the wall clock (the test-only :class:`FileClock`): the next due time
+is turned into a delay on the sweep's clock and scheduled that far from the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from flows import reminders
+from flows.context import Clock, Ctx
+from flows.router import Core
+
+log = logging.getLogger(__name__)
+
+JOB_NEXT = "sweep-next"
+JOB_TICK = "sweep-tick"
+#: The shortest delay before ``sweep-next`` (no busy loop if a due time does not move on).
+MIN_DELAY = timedelta(seconds=1)
+
+Sweep = Callable[[Ctx], Awaitable[datetime | None]]
+
+
+class FileClock:
+    """TEST ONLY: "now" is the ISO datetime written in a file (``TEST_CLOCK_FILE``).
+
+    End-to-end tests move time by rewriting the file (atomically). A naive value is read as UTC;
+    an unreadable file keeps the last good value.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._last: datetime | None = None
+
+    def now(self) -> datetime:
+        try:
+            value = datetime.fromisoformat(self.path.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            if self._last is None:
+                raise
+            return self._last
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        self._last = value.astimezone(UTC)
+        return self._last
+
+
+class ReminderScheduler:
+    """Runs :func:`flows.reminders.sweep` through ``Core.run`` at the right times."""
+
+    def __init__(
+        self,
+        core: Core,
+        interval_seconds: int = 300,
+        *,
+        clock: Clock | None = None,
+        sweep: Sweep = reminders.sweep,
+    ) -> None:
+        self.core = core
+        self.clock = clock or core.clock
+        self.interval = max(1, int(interval_seconds))
+        self.sweep = sweep
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._lock = asyncio.Lock()
+        self.next_due: datetime | None = None
+        self.sweeps = 0
+
+    async def start(self) -> None:
+        """Start in the running loop, add the tick, and sweep once now (then arm sweep-next)."""
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.run_sweep,
+            IntervalTrigger(seconds=self.interval, timezone=UTC),
+            id=JOB_TICK,
+            name="reminder safety tick",
+            replace_existing=True,
+        )
+        await self.run_sweep()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self.scheduler.get_jobs())
+
+    async def run_sweep(self) -> datetime | None:
+        """One sweep in one transaction; re-arms ``sweep-next``. Errors are logged, not raised."""
+        async with self._lock:
+            found: list[datetime | None] = [None]
+
+            async def work(ctx: Ctx) -> None:
+                found[0] = await self.sweep(ctx)
+
+            try:
+                await self.core.run(work)
+            except Exception:  # the tick retries; a failing sweep must not kill the bot
+                log.exception("reminder sweep failed")
+                return None
+            self.sweeps += 1
+            self.next_due = found[0]
+            self.arm(found[0])
+            return found[0]
+
+    def arm(self, due: datetime | None) -> None:
+        """Point ``sweep-next`` at ``due`` (on the sweep's clock); none → remove it."""
+        if due is None:
+            if self.scheduler.get_job(JOB_NEXT) is not None:
+                self.scheduler.remove_job(JOB_NEXT)
+            return
+        delay = max(due - self.clock.now(), MIN_DELAY)
+        self.scheduler.add_job(
+            self.run_sweep,
+            DateTrigger(run_date=datetime.now(UTC) + delay, timezone=UTC),
+            id=JOB_NEXT,
+            name="reminder sweep at the next due time",
+            replace_existing=True,
+        )

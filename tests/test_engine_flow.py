@@ -1,0 +1,201 @@
+"""The SOP engine through the core (no Telegram): the whole chain, returns, and the rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from storage.models import Acting, Cycle, DocumentJob, Event, Person, Worksheet
+from tests.flowkit import SMALL_PEM, SMALL_PK, Chat, FakeClock, play, seed_small_office
+
+CAMAT, PLANNER, KASI, SEKCAM = "101", "102", "103", "104"
+MONDAY = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # 09.00 WIB
+
+
+def texts_of(out) -> str:  # noqa: ANN001
+    return "\n".join(m.text for m in out)
+
+
+def to(out, address):  # noqa: ANN001, ANN201
+    return [m for m in out if m.address == address]
+
+
+def card(out, address):  # noqa: ANN001, ANN201
+    """The newest message with buttons to ``address``."""
+    cards = [m for m in out if m.address == address and m.buttons and not m.edit]
+    assert cards, f"no card to {address}"
+    return cards[-1]
+
+
+async def cycle_row(db) -> Cycle:  # noqa: ANN001
+    async with db.transaction() as s:
+        return (await s.scalars(select(Cycle))).one()
+
+
+async def actions(db) -> list[str]:  # noqa: ANN001
+    async with db.transaction() as s:
+        return [e.action for e in await s.scalars(select(Event).order_by(Event.id))]
+
+
+async def start_chain(chat: Chat) -> None:
+    out = await chat.say(CAMAT, "/mulai TW III 2026 mohon tepat waktu")
+    assert "dimulai" in texts_of(to(out, CAMAT))
+    sekcam = card(out, SEKCAM)
+    assert sekcam.labels() == ["Teruskan"]
+    assert "mohon tepat waktu" in sekcam.text and "Batas waktu" in sekcam.text
+    _, out = await chat.tap(SEKCAM, "Teruskan")
+    planner = card(out, PLANNER)
+    assert planner.labels() == ["Bagikan"]
+    assert "Seksi Pemerintahan — Budi: 4 indikator" in planner.text
+    _, out = await chat.tap(PLANNER, "Bagikan")
+    assert {m.address for m in out if "Isi sekarang" in m.labels()} == {KASI, PLANNER}
+
+
+async def test_kebasen_chain_with_returns_at_every_level(db):
+    ids = await seed_small_office(db)
+    chat = Chat(db, FakeClock(MONDAY))
+    await start_chain(chat)
+    assert (await cycle_row(db)).step == "sampaikan_data"
+
+    await play(chat, KASI, SMALL_PEM)
+    out = await play(chat, PLANNER, SMALL_PK)
+    # kebasen-pengumpulan has no verifikasi: once every sheet is in, the planner's rekap step.
+    rekap = card(out, PLANNER)
+    assert "Rekap sementara" in rekap.text and rekap.labels() == ["Teruskan", "Kembalikan lembar"]
+    assert (await cycle_row(db)).step == "olah_data"
+
+    # The planner returns one indicator of Budi's sheet from the rekap step.
+    _, out = await chat.tap(PLANNER, "Kembalikan lembar")
+    _, out = await chat.tap(PLANNER, "PEM")
+    assert "PEM-2" in out[-1].text
+    out = await chat.say(PLANNER, "PEM-9: salah")
+    assert "tidak ada pada kertas kerja" in out[-1].text
+    out = await chat.say(PLANNER, "PEM-2: angka desa belum sesuai register")
+    kasi = to(out, KASI)
+    assert "angka desa belum sesuai register" in kasi[0].text and "PEM-2" in kasi[0].text
+    assert (await cycle_row(db)).step == "sampaikan_data"
+    out = await play(chat, KASI, ["/isi", "8", "tap:Lewati", "tap:Lewati", "tap:Kirim"])
+    assert (await cycle_row(db)).step == "olah_data"
+    async with db.transaction() as s:
+        ws = await s.scalar(select(Worksheet).where(Worksheet.person_id == ids["kasi"]))
+        assert ws.status == "submitted"
+
+    _, out = await chat.tap(PLANNER, "Teruskan")
+    assert card(out, SEKCAM).labels() == ["Setujui", "Kembalikan"]
+    # Sekcam returns to the planner (olah_data) with a reason.
+    _, out = await chat.tap(SEKCAM, "Kembalikan")
+    assert "alasan" in out[-1].text
+    out = await chat.say(SEKCAM, "ok")  # too short: nothing changes
+    assert "paling sedikit" in out[-1].text
+    out = await chat.say(SEKCAM, "Mohon cek ulang capaian PK-1")
+    back = card(out, PLANNER)
+    assert "Mohon cek ulang capaian PK-1" in back.text
+    assert back.labels() == ["Teruskan", "Kembalikan lembar"]
+    _, out = await chat.tap(PLANNER, "Teruskan")
+    _, out = await chat.tap(SEKCAM, "Setujui")
+    assert card(out, CAMAT).labels() == ["Setujui", "Kembalikan"]
+    # The Camat returns once, then approves.
+    _, out = await chat.tap(CAMAT, "Kembalikan")
+    out = await chat.say(CAMAT, "Lengkapi kendala seksi")
+    assert (await cycle_row(db)).step == "olah_data"
+    _, out = await chat.tap(PLANNER, "Teruskan")
+    _, out = await chat.tap(SEKCAM, "Setujui")
+    _, out = await chat.tap(CAMAT, "Setujui")
+    cycle = await cycle_row(db)
+    assert cycle.step == "input_arsip" and cycle.data.get("final")
+    async with db.transaction() as s:
+        finals = list(await s.scalars(select(DocumentJob).where(DocumentJob.final.is_(True))))
+    assert sorted(j.kind for j in finals) == ["laporan", "rekap"]
+    assert all(j.recipients == [ids["camat"]] for j in finals)
+    _, out = await chat.tap(PLANNER, "Selesai")
+    cycle = await cycle_row(db)
+    assert cycle.status == "selesai"
+    assert {m.address for m in out if "telah selesai" in m.text} == {CAMAT, SEKCAM, PLANNER, KASI}
+
+    log = await actions(db)
+    assert log[0] == "siklus.buka" and log[1] == "siklus.mulai"
+    for expected in (
+        "langkah.teruskan",
+        "langkah.bagikan",
+        "lembar.kirim",
+        "lembar.kembalikan",
+        "langkah.kembalikan",
+        "langkah.setujui",
+        "siklus.final",
+        "siklus.selesai",
+    ):
+        assert expected in log, expected
+    assert log.count("langkah.kembalikan") == 2
+
+
+async def test_taps_are_checked_on_the_server(db):
+    ids = await seed_small_office(db)
+    chat = Chat(db, FakeClock(MONDAY))
+    out = await chat.say(KASI, "/mulai")
+    assert "hanya dapat dilakukan oleh Camat" in out[0].text
+    await start_chain(chat)
+    # A stale button after a decision changes nothing.
+    token = await chat.button_token(PLANNER, "Bagikan")
+    from flows.messages import Inbound
+
+    before = await actions(db)
+    reply = await chat.core.handle(
+        Inbound("telegram", PLANNER, "x1", button=token, message_ref="1")
+    )
+    assert "tidak berlaku" in reply.toast
+    assert await actions(db) == before
+    # A Kasi cannot tap the Camat's button (the token is the Camat's).
+    await play(chat, KASI, SMALL_PEM)
+    await play(chat, PLANNER, SMALL_PK)
+    await chat.tap(PLANNER, "Teruskan")
+    await chat.tap(SEKCAM, "Setujui")
+    camat_token = await chat.button_token(CAMAT, "Setujui")
+    reply = await chat.core.handle(Inbound("telegram", KASI, "x2", button=camat_token))
+    assert "bukan untuk Anda" in reply.toast
+    assert (await cycle_row(db)).step == "setujui_camat"
+    # A double tap makes one transition.
+    toast1, _ = await chat.tap(CAMAT, "Setujui")
+    reply = await chat.core.handle(Inbound("telegram", CAMAT, "x3", button=camat_token))
+    assert "tidak berlaku" in reply.toast or "sudah diputuskan" in reply.toast
+    assert (await actions(db)).count("langkah.setujui") == 2  # Sekcam once, Camat once
+    assert ids
+
+
+async def test_two_approvers_at_once_make_one_transition(db):
+    ids = await seed_small_office(db)
+    chat = Chat(db, FakeClock(MONDAY))
+    async with db.transaction() as s:
+        s.add(
+            Acting(
+                office_id=1,
+                person_id=ids["perencana"],
+                role="sekcam",
+                kind="Plh",
+                starts=date(2026, 10, 1),
+                ends=date(2026, 10, 31),
+                reason="cuti",
+                created_at=MONDAY,
+            )
+        )
+    out = await chat.say(CAMAT, "/mulai TW III 2026")
+    both = {m.address for m in out if m.labels() == ["Teruskan"]}
+    assert both == {SEKCAM, PLANNER}
+    import asyncio
+
+    from flows.messages import Inbound
+
+    t1 = await chat.button_token(SEKCAM, "Teruskan")
+    t2 = await chat.button_token(PLANNER, "Teruskan")
+    r1, r2 = await asyncio.gather(
+        chat.core.handle(Inbound("telegram", SEKCAM, "a", button=t1)),
+        chat.core.handle(Inbound("telegram", PLANNER, "b", button=t2)),
+    )
+    assert (await actions(db)).count("langkah.teruskan") == 1
+    async with db.transaction() as s:
+        ev = await s.scalar(select(Event).where(Event.action == "langkah.teruskan"))
+        if ev.actor_id == ids["perencana"]:
+            assert ev.acting_as == "Plh Sekcam"
+        person = await s.get(Person, ev.actor_id)
+    assert person is not None
+    assert (await cycle_row(db)).step == "analisa_surat"
