@@ -70,7 +70,21 @@ DEFAULT_PRESETS: tuple[str, ...] = (
 )
 ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana", "kasi", "staf")
 #: Optional ``kantor`` keys kept in ``Office.settings`` (JSON-safe, normalized).
-SETTINGS_KEYS: tuple[str, ...] = ("jam_kerja", "libur_tambahan", "libur_batal", "skala_predikat")
+SETTINGS_KEYS: tuple[str, ...] = (
+    "jam_kerja",
+    "libur_tambahan",
+    "libur_batal",
+    "skala_predikat",
+    "pengingat",
+)
+#: Keys of ``pengingat`` (the reminder plan, see flows/reminders.py) and their kind.
+REMINDER_KEYS: dict[str, type] = {
+    "sebelum_hari": int,
+    "hari_h": bool,
+    "terlambat_harian": bool,
+    "eskalasi": bool,
+    "ringkasan_camat": bool,
+}
 
 _TOP_KEYS = ("kantor", "pegawai", "seksi", "indikator")
 _OFFICE_REQUIRED = ("nama", "kabupaten", "alamat", "kota_ttd", "sop", "tahun")
@@ -635,6 +649,31 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
             settings["skala_predikat"] = rows
         except (ValueError, KeyError, TypeError, InvalidOperation):
             problems.add("kantor.skala_predikat", "skala_predikat")
+
+    plan = kantor.get("pengingat")
+    if plan is not None:
+        if not isinstance(plan, Mapping):
+            problems.add("kantor.pengingat", "bukan_pemetaan")
+        else:
+            clean: dict[str, Any] = {}
+            for key, value in plan.items():
+                kind = REMINDER_KEYS.get(str(key))
+                if kind is None:
+                    problems.add(
+                        "kantor.pengingat",
+                        "kunci_tak_dikenal",
+                        nilai=key,
+                        pilihan=list(REMINDER_KEYS),
+                    )
+                elif kind is bool and not isinstance(value, bool):
+                    problems.add(f"kantor.pengingat.{key}", "bukan_ya_tidak", nilai=_show(value))
+                elif kind is int and (
+                    isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10
+                ):
+                    problems.add(f"kantor.pengingat.{key}", "bukan_bulat", nilai=_show(value))
+                else:
+                    clean[str(key)] = value
+            settings["pengingat"] = clean
     return settings
 
 

@@ -13,6 +13,8 @@ Schema (Indonesian keys, as the office planner reads them)::
     peran:                            # canonical role -> the title THIS SOP uses
       camat: "Camat"                  # roles left out fall back to DEFAULT_TITLES
     pengisi: [kasi, perencana]        # roles whose holders fill worksheets
+    pengingat:                        # optional reminder plan (flows/reminders.py); an office's
+      sebelum_hari: 1                 #   own `pengingat` overrides it key by key
     langkah:                          # the steps, in the SOP's order
       - id: disposisi_camat           # snake_case, unique in the preset
         no: 1                         # the SOP's own row number (rows split in two share it)
@@ -148,7 +150,8 @@ _RETURN_REQUIRED = ("telaah", "sahkan")
 _NEEDS_DATA = ("verifikasi", "analisis", "rekap", "gabung")
 _PERIOD_RANK = {"triwulan": 0, "tw": 0, "semester": 1, "tahunan": 2, "tahun": 2}
 
-_TOP_KEYS = ("id", "nama", "sumber", "waktu_bawaan", "peran", "pengisi", "langkah")
+_TOP_KEYS = ("id", "nama", "sumber", "waktu_bawaan", "peran", "pengisi", "langkah", "pengingat")
+_PENGINGAT_KEYS = ("sebelum_hari", "hari_h", "terlambat_harian", "eskalasi", "ringkasan_camat")
 _STEP_KEYS = (
     "id",
     "no",
@@ -234,6 +237,8 @@ class Preset:
     pengisi: tuple[str, ...]
     langkah: tuple[Step, ...]
     waktu_bawaan: SopDuration
+    #: The reminder plan (flows/reminders.py); an office's ``pengingat`` overrides it.
+    pengingat: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def index(self, step_id: str) -> int:
         """Position of a step in ``langkah``; ``KeyError`` for an unknown id."""
@@ -464,6 +469,11 @@ class _Validator:
         if data.get("pengisi") in (None, "", []):
             self.err(f"{self.source}: 'pengisi' wajib diisi (peran yang mengisi kertas kerja).")
 
+        pengingat = data.get("pengingat") or {}
+        if not isinstance(pengingat, dict) or any(k not in _PENGINGAT_KEYS for k in pengingat):
+            self.err(f"{self.source}: 'pengingat' hanya boleh berisi {', '.join(_PENGINGAT_KEYS)}.")
+            pengingat = {}
+
         raw_steps = data.get("langkah")
         if not isinstance(raw_steps, list) or not raw_steps:
             self.err(f"{self.source}: 'langkah' wajib berisi daftar langkah.")
@@ -481,6 +491,7 @@ class _Validator:
             pengisi=pengisi,
             langkah=tuple(steps),
             waktu_bawaan=bawaan,
+            pengingat=MappingProxyType(dict(pengingat)),
         )
 
     def steps(self, raw_steps: list[Any], pengisi: tuple[str, ...]) -> list[Step]:

@@ -632,3 +632,14 @@ def test_time_zone_defaults_to_the_setting_when_the_file_names_none():
     data = yaml.safe_load(SAMPLE_OFFICE.read_text(encoding="utf-8"))
     del data["kantor"]["zona_waktu"]
     assert parse_office(data, default_tz="Asia/Makassar").zona_waktu == "Asia/Makassar"
+
+
+def test_reminder_plan_in_the_office_file() -> None:
+    data = sample()
+    data["kantor"]["pengingat"] = {"sebelum_hari": 2, "ringkasan_camat": False}
+    assert parse_office(data).settings["pengingat"] == {"sebelum_hari": 2, "ringkasan_camat": False}
+    data["kantor"]["pengingat"] = {"sebelum_hari": "dua", "setiap_jam": True, "hari_h": "ya"}
+    text = "\n".join(errors_of(data))
+    assert 'kantor.pengingat.sebelum_hari: "dua" harus bilangan bulat' in text
+    assert 'kunci "setiap_jam" tidak dikenal' in text
+    assert 'kantor.pengingat.hari_h: "ya" harus true (ya) atau false (tidak)' in text

@@ -16,6 +16,7 @@ from flows.periods import Period
 from flows.sop import (
     DEFAULT_TITLES,
     JENIS,
+    PRESET_DIR,
     ROLES,
     Preset,
     PresetError,
@@ -348,3 +349,21 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_preset_file(bad)
     with pytest.raises(PresetError, match="tidak dapat dibaca"):
         load_preset_file(tmp_path / "tidak-ada.yaml")
+
+
+def test_preset_reminder_plan_is_read_and_checked(tmp_path):
+    from flows.sop import PresetError, load_preset_file
+
+    src = (PRESET_DIR / "setwan-jambi.yaml").read_text(encoding="utf-8")
+    good = tmp_path / "setwan-jambi.yaml"
+    good.write_text(src + "\npengingat: {sebelum_hari: 2, ringkasan_camat: false}\n", "utf-8")
+    preset = load_preset_file(good)
+    assert dict(preset.pengingat) == {"sebelum_hari": 2, "ringkasan_camat": False}
+    from flows.reminders import ReminderPlan
+
+    plan = ReminderPlan.of(preset.pengingat, {"sebelum_hari": 3})
+    assert plan.sebelum_hari == 3 and plan.ringkasan_camat is False
+    good.write_text(src + "\npengingat: {setiap_jam: true}\n", "utf-8")
+    with pytest.raises(PresetError) as err:
+        load_preset_file(good)
+    assert "pengingat" in str(err.value)
