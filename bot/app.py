@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from urllib.parse import urlsplit
 
 from bot.delivery import Delivery
 from bot.settings import Settings
@@ -90,7 +91,21 @@ async def run_telegram(
         log.info("bot @%s started", me.username)
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(drop_pending_updates=False, timeout=10)
+        if settings.telegram_webhook_url:
+            secret = settings.telegram_webhook_secret
+            await app.updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
+                webhook_url=settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                drop_pending_updates=False,
+            )
+            log.info(
+                "webhook mode, listening on %s:%s", settings.webhook_listen, settings.webhook_port
+            )
+        else:
+            await app.updater.start_polling(drop_pending_updates=False, timeout=10)
         sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
         documents_task = asyncio.create_task(documents.run_forever(), name="documents")
         reminders = ReminderScheduler(core, settings.sweep_interval_seconds)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 __all__ = [
     "ApiCall",
@@ -629,12 +629,17 @@ class BotApiEmulator:
         self._closing = False
         self._signal = _Signal()
         self._runner: web.AppRunner | None = None
+        self.webhook_url = ""
+        self._webhook_secret = ""
+        self._webhook_task: asyncio.Task[None] | None = None
+        self.webhook_posts = 0
         self._methods: dict[str, MethodHandler] = {
             name.lower(): handler
             for name, handler in {
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
                 "deleteWebhook": self._delete_webhook,
+                "setWebhook": self._set_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
@@ -689,6 +694,11 @@ class BotApiEmulator:
             return
         self._closing = True
         self._signal.notify()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         await runner.cleanup()
 
     async def __aenter__(self) -> BotApiEmulator:
@@ -1202,6 +1212,12 @@ class BotApiEmulator:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
 
     async def _get_updates(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
+        if self.webhook_url:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         self._confirm(params.get("offset"))
         limit = params.get("limit") or 100
         limit = max(1, min(100, int(limit))) if isinstance(limit, int | float) else 100
@@ -1235,11 +1251,56 @@ class BotApiEmulator:
     async def _delete_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook_url = ""
+        self._signal.notify()
         return True
+
+    async def _set_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
+        """Deliver updates by POSTing them to ``url`` (as Telegram does), one at a time."""
+        url = str(params.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook_url, self._webhook_secret = url, secret
+        if url and self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._push_webhook(), name="emulator-webhook")
+        self._signal.notify()
+        return True
+
+    async def _push_webhook(self) -> None:
+        """POST queued updates in order; an update leaves the queue only on a 2xx answer."""
+        async with ClientSession(timeout=ClientTimeout(total=10)) as http:
+            while not self._closing:
+                if not self.webhook_url or not self._updates:
+                    await self._signal.wait(1.0)
+                    continue
+                update = self._updates[0]
+                headers = {}
+                if self._webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
+                try:
+                    async with http.post(self.webhook_url, json=update, headers=headers) as resp:
+                        ok = 200 <= resp.status < 300
+                except (ClientError, TimeoutError):
+                    ok = False
+                if ok and self._updates and self._updates[0] is update:
+                    self._updates.pop(0)
+                    self.webhook_posts += 1
+                    self._signal.notify()
+                elif not ok:
+                    await self._signal.wait(0.2)
 
     async def _get_webhook_info(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         pending = len(self._updates)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+        }
 
     @staticmethod
     def _scope_key(params: dict[str, Any]) -> str:

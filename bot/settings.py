@@ -15,6 +15,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/kinerja.db"
     default_tz: str = "Asia/Jakarta"
     log_level: str = "INFO"
+    #: Webhook mode: the public HTTPS URL Telegram posts updates to (empty = long polling).
+    telegram_webhook_url: str = ""
+    #: Shared secret Telegram sends in X-Telegram-Bot-Api-Secret-Token ([A-Za-z0-9_-]).
+    telegram_webhook_secret: SecretStr | None = None
+    #: Where the bot's own webhook server listens (behind the reverse proxy).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8081
     #: Safety sweep of reminders every this many seconds (besides the one at the next due time).
     sweep_interval_seconds: int = 300
     #: TEST ONLY: read "now" from this file (an ISO datetime) instead of the system clock.
