@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import texts
 from flows.context import Clock
@@ -31,7 +32,7 @@ from reports.pdf import make_render_executor, render_laporan_pdf
 from reports.xlsx import build_rekap
 from storage import outbox
 from storage.db import Database
-from storage.models import Cycle, DocumentJob, Event, Person, StoredFile
+from storage.models import Cycle, DocumentJob, Event, Office, Person, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class DocumentWorker:
                 job = await session.get(DocumentJob, job_id)
                 assert job is not None
                 kind = job.kind
+                if await self._reuse_final(session, job):
+                    return True
                 data = await report_data(
                     session, job.cycle_id, job.period_key, now=self.clock.now()
                 )
@@ -121,6 +124,41 @@ class DocumentWorker:
             ):
                 self.executor = make_render_executor()  # the old pool cannot run anything
             await self._failed(job_id, f"{type(exc).__name__}: {exc}")
+        return True
+
+    async def _reuse_final(self, session: AsyncSession, job: DocumentJob) -> bool:
+        """A copy of a final document (the laporkan step) is the archived file itself."""
+        cycle = await session.get(Cycle, job.cycle_id)
+        final_at = (cycle.data or {}).get("final") if cycle is not None else None
+        if job.final or cycle is None or not final_at:
+            return False
+        events = await session.scalars(
+            select(Event)
+            .where(Event.cycle_id == cycle.id, Event.action == "arsip.simpan")
+            .order_by(Event.id.desc())
+        )
+        since = datetime.fromisoformat(final_at)
+        archived = next(
+            (
+                e
+                for e in events
+                if e.data.get("kind") == job.kind
+                and e.data.get("period_key") == job.period_key
+                and e.at >= since
+            ),
+            None,
+        )
+        if archived is None:
+            return False
+        office = await session.get(Office, cycle.office_id)
+        assert office is not None
+        now = self.clock.now()
+        job.file_id = int(archived.data["file_id"])
+        job.status, job.done_at, job.error = "done", now, ""
+        await _send(session, job, job.file_id, office.nama, now)
+        self._not_before.pop(job.id, None)
+        log.info("document job %s reuses archived file %s", job.id, job.file_id)
+        self.on_outbox()
         return True
 
     async def _claim(self, job_id: int) -> bool:
@@ -182,27 +220,7 @@ class DocumentWorker:
                         at=now,
                     )
                 )
-            caption = texts.render(
-                "dokumen/keterangan",
-                jenis=kind_word(job.kind),
-                periode=period_of_key(job.period_key),
-                kantor=data.office.nama,
-                final=job.final,
-                catatan=job.note,
-            )
-            await outbox.enqueue(
-                session,
-                [
-                    Outbound(
-                        text=caption,
-                        document_id=stored.id,
-                        person_id=int(pid),
-                        dedupe_key=f"dokumen:{job.id}:berkas:{pid}",
-                    )
-                    for pid in job.recipients
-                ],
-                now,
-            )
+            await _send(session, job, stored.id, data.office.nama, now)
         self._not_before.pop(job_id, None)
         log.info("document job %s done: %s (%d bytes)", job_id, stored.file_name, len(content))
         self.on_outbox()
@@ -224,7 +242,7 @@ class DocumentWorker:
         if gave_up:
             self.on_outbox()
 
-    async def _give_up(self, session, job: DocumentJob, error: str) -> None:  # noqa: ANN001
+    async def _give_up(self, session: AsyncSession, job: DocumentJob, error: str) -> None:
         """Mark the job failed and tell each recipient politely."""
         now = self.clock.now()
         job.status = "failed"
@@ -253,6 +271,33 @@ class DocumentWorker:
         ]
         await outbox.enqueue(session, messages, now)
         log.warning("document job %s failed for good: %s", job.id, error)
+
+
+async def _send(
+    session: AsyncSession, job: DocumentJob, file_id: int, office_name: str, now: datetime
+) -> None:
+    """One document message per recipient of the job."""
+    caption = texts.render(
+        "dokumen/keterangan",
+        jenis=kind_word(job.kind),
+        periode=period_of_key(job.period_key),
+        kantor=office_name,
+        final=job.final,
+        catatan=job.note,
+    )
+    await outbox.enqueue(
+        session,
+        [
+            Outbound(
+                text=caption,
+                document_id=file_id,
+                person_id=int(pid),
+                dedupe_key=f"dokumen:{job.id}:berkas:{pid}",
+            )
+            for pid in job.recipients
+        ],
+        now,
+    )
 
 
 def _fit(name: str) -> str:

@@ -366,3 +366,32 @@ async def test_worker_with_the_production_process_pool(
         stored = await s.get(StoredFile, job.file_id)
     assert stored is not None and stored.file_name == XLSX
     assert load_workbook(io.BytesIO(stored.content))["PEM"]["A1"].value.startswith("FORMULIR")
+
+
+async def test_a_copy_of_a_final_document_is_the_archived_file(
+    db: Database, office: dict[str, int], executor: ThreadPoolExecutor
+) -> None:
+    clock = FakeClock(START)
+    async with db.transaction() as s:
+        cycle = await s.get(Cycle, office["cycle"])
+        cycle.data = {**cycle.data, "final": START.isoformat()}
+    final = await ask(db, clock, office["cycle"], "laporan", [office["camat"]], final=True)
+    worker = DocumentWorker(db, clock, executor)
+    assert await worker.drain() == 1
+    copy = await ask(db, clock, office["cycle"], "laporan", [office["kasi"]])
+    renders: list[ReportData] = []
+    worker.renderers["laporan"] = lambda data: renders.append(data) or b"%PDF-not-used"
+    assert await worker.drain() == 1
+    assert renders == []  # not rendered again
+    first, second = await job_row(db, final), await job_row(db, copy)
+    assert second.status == "done" and second.file_id == first.file_id
+    sent = [r for r in await outbox_rows(db) if r.payload.get("document_id") == first.file_id]
+    assert {r.person_id for r in sent} == {office["camat"], office["kasi"]}
+    # Once the cycle is reopened (no longer final) a copy is rendered afresh.
+    async with db.transaction() as s:
+        cycle = await s.get(Cycle, office["cycle"])
+        cycle.data = {k: v for k, v in cycle.data.items() if k != "final"}
+    worker.renderers["laporan"] = lambda data: renders.append(data) or b"%PDF-1.4 baru"
+    fresh = await ask(db, clock, office["cycle"], "laporan", [office["kasi"]])
+    assert await worker.drain() == 1
+    assert len(renders) == 1 and (await job_row(db, fresh)).file_id != first.file_id
