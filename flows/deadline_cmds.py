@@ -28,7 +28,7 @@ def register(router: Router) -> None:
 
 
 def parse_extension(args: str) -> tuple[SopDuration | None, str]:
-    """"2 hari data desa terlambat" → (2 hari, "data desa terlambat"); "3jam x" works too."""
+    """ "2 hari data desa terlambat" → (2 hari, "data desa terlambat"); "3jam x" works too."""
     words = args.split()
     for n in (2, 1):
         if len(words) >= n:

@@ -231,8 +231,9 @@ async def progress(ctx: Ctx, run: Run) -> None:
         run.cycle.step = target.id
         run.cycle.version += 1
         await ctx.session.flush()
-        if target.jenis == "verifikasi" and (await deadline_of(ctx, run, target.id)) is None:
-            await _set_deadline(ctx, run, target)
+        again = await deadline_of(ctx, run, target.id)
+        if again is None or again.done_at is not None:
+            await _set_deadline(ctx, run, target)  # back to fixing, or on to verifying: a new clock
 
 
 async def reopen(ctx: Ctx, run: Run, actor: Actor, reason: str) -> Step:

@@ -181,9 +181,7 @@ def owed_times(
     return [(k, t) for k, t in out if t > deadline.started_at]
 
 
-def reminder_key(
-    cycle_id: int, step: str, visit: int, kind: str, person_id: int, day: date
-) -> str:
+def reminder_key(cycle_id: int, step: str, visit: int, kind: str, person_id: int, day: date) -> str:
     """The deterministic key of one reminder (also the outbox dedupe key)."""
     return f"pengingat:{cycle_id}:{step}:{visit}:{kind}:{person_id}:{day.isoformat()}"
 
@@ -204,9 +202,7 @@ async def sweep(ctx: Ctx) -> datetime | None:
     """
     await _retire_finished(ctx)
     cycles = list(
-        await ctx.session.scalars(
-            select(Cycle).where(Cycle.status == "running").order_by(Cycle.id)
-        )
+        await ctx.session.scalars(select(Cycle).where(Cycle.status == "running").order_by(Cycle.id))
     )
     upcoming: list[datetime] = []
     for cycle in cycles:
@@ -310,9 +306,7 @@ async def _plan(
             day = t.astimezone(tz).date()
             key = reminder_key(cycle.id, step.id, deadline.visit, kind, pid, day)
             out.append(Planned(key, kind, pid, t, f"o{pid}"))
-    mornings = [
-        m for m in overdue_mornings(cal, deadline.due_at, now) if m > deadline.started_at
-    ]
+    mornings = [m for m in overdue_mornings(cal, deadline.due_at, now) if m > deadline.started_at]
     if plan.eskalasi:
         late_ids = {a.person.id for a in owed}
         for role in ESCALATE_TO.get(step.pelaku, ()):

@@ -10,7 +10,16 @@ from sqlalchemy import update
 from flows import texts
 from flows.context import Ctx
 from flows.conversation import clear_state, set_state
-from flows.engine import Run, _phase_step, _set_deadline, load, progress, role_holders, step_actors
+from flows.engine import (
+    Run,
+    _phase_step,
+    _set_deadline,
+    authority,
+    load,
+    progress,
+    role_holders,
+    step_actors,
+)
 from flows.people import Actor
 from flows.sheet_data import Item, sheet_items
 from flows.steps import FLOW, checked
@@ -284,10 +293,10 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
         i.entry.editable = i in back
         if i in back:
             i.entry.filled = False
-    actor = Actor(ctx.person)
-    for a in await verifiers(ctx, run, ws):
-        if a.person.id == ctx.person.id:
-            actor = a
+    candidates = (
+        [await authority(ctx, run, run.step)] if from_recap else await verifiers(ctx, run, ws)
+    )
+    actor = next((a for a in candidates if a and a.person.id == ctx.person.id), Actor(ctx.person))
     ctx.log(
         "lembar.kembalikan",
         office_id=run.office.id,

@@ -28,6 +28,13 @@ async def status_text(ctx: Ctx, run: Run, viewer: Person) -> str:
         section = await ctx.session.get(Section, ws.section_id)
         sheets.append({"orang": person, "seksi": section, "lembar": ws})
     waiting = [a.person.nama for a in await waiting_on(ctx, run)]
+    checking: list[str] = []
+    if run.cycle.status == "running" and run.step.jenis == "isi":
+        from flows.sheet_review import verifiers
+
+        for ws in await worksheets(ctx, run):
+            if ws.status == "submitted":
+                checking += [a.person.nama for a in await verifiers(ctx, run, ws)]
     own = next((s for s in sheets if s["orang"].id == viewer.id), None)
     overview = []
     if viewer.role in ("camat", "sekcam"):
@@ -51,6 +58,7 @@ async def status_text(ctx: Ctx, run: Run, viewer: Person) -> str:
         tz=run.office.tz,
         lembar=sheets,
         menunggu=waiting,
+        memeriksa=sorted(set(checking)),
         milik=own,
         ikhtisar=overview,
         siklus=cycles,

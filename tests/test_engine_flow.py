@@ -199,3 +199,124 @@ async def test_two_approvers_at_once_make_one_transition(db):
         person = await s.get(Person, ev.actor_id)
     assert person is not None
     assert (await cycle_row(db)).step == "analisa_surat"
+
+
+async def use_preset(db, preset: str) -> None:  # noqa: ANN001
+    from storage.models import Office
+
+    async with db.transaction() as s:
+        office = (await s.scalars(select(Office))).one()
+        office.preset = preset
+
+
+async def test_verification_returns_single_indicators_and_the_planners_sheet_goes_to_sekcam(db):
+    ids = await seed_small_office(db)
+    await use_preset(db, "setwan-jambi")
+    chat = Chat(db, FakeClock(MONDAY))
+    await chat.say(CAMAT, "/mulai TW III 2026")
+    _, out = await chat.tap(PLANNER, "Bagikan")
+    out = await play(chat, KASI, SMALL_PEM)
+    check = card(out, PLANNER)
+    assert check.labels() == ["Terima", "Kembalikan"] and "Budi" in check.text
+    status = texts_of(await chat.say(KASI, "/status"))
+    assert "Menunggu: Maya" in status and "Menunggu pemeriksaan: Maya" in status
+    assert "Kertas kerja Anda: dikirim, menunggu pemeriksaan" in status
+    _, out = await chat.tap(PLANNER, "Kembalikan")
+    assert "PEM-1, PEM-2, PEM-4" in out[-1].text  # the codes on this sheet (PEM-3 not measured)
+    out = await chat.say(PLANNER, "PEM-2, PEM-4: mohon sesuaikan dengan register")
+    assert "PEM-2, PEM-4" in to(out, KASI)[0].text
+    async with db.transaction() as s:
+        from storage.models import Entry, Indicator
+
+        rows = await s.execute(
+            select(Indicator.kode, Entry.editable, Entry.filled, Entry.realisasi)
+            .join(Entry, Entry.indicator_id == Indicator.id)
+            .order_by(Indicator.kode)
+        )
+        by_code = {k: (e, f, r) for k, e, f, r in rows.all()}
+    assert by_code["PEM-1"][:2] == (False, True)  # frozen, kept
+    assert by_code["PEM-2"][:2] == (True, False) and by_code["PEM-2"][2] == 7  # value kept
+    assert (await cycle_row(db)).step == "isi_kertas_kerja"
+    out = await play(
+        chat,
+        KASI,
+        [
+            "tap:Perbaiki sekarang",
+            "9",
+            "tap:Lewati",
+            "tap:Lewati",
+            "3",
+            "tap:Lewati",
+            "tap:Lewati",
+            "tap:Kirim",
+        ],
+    )
+    _, out = await chat.tap(PLANNER, "Terima")
+    assert "Diterima oleh Maya" in texts_of(out)
+    assert any("diterima" in m.text for m in to(out, KASI))
+    toast, _ = await chat.tap(PLANNER, "Terima")  # the same (closed) card again
+    assert toast
+    # The planner's own sheet is checked by the Sekcam, not by the planner.
+    out = await play(chat, PLANNER, SMALL_PK)
+    assert card(out, SEKCAM).labels() == ["Terima", "Kembalikan"]
+    assert not [m for m in to(out, PLANNER) if m.labels() == ["Terima", "Kembalikan"]]
+    _, out = await chat.tap(SEKCAM, "Terima")
+    assert (await cycle_row(db)).step == "rekapitulasi"
+    _, out = await chat.tap(PLANNER, "Teruskan")
+    cycle = await cycle_row(db)
+    assert cycle.status == "selesai" and cycle.data.get("final")
+    status = texts_of(await chat.say(CAMAT, "/status"))
+    assert "Selesai" in status and "Seksi Pemerintahan" in status and "diterima" in status
+    # Reopening: only the planner, only with a reason, and it is logged.
+    out = await chat.say(KASI, "/bukakembali ada yang salah")
+    assert "hanya dapat dilakukan" in out[0].text
+    out = await chat.say(PLANNER, "/bukakembali")
+    assert "alasan" in out[0].text.lower()
+    out = await chat.say(PLANNER, "/bukakembali TW III 2026 angka PK-1 keliru")
+    assert any("dibuka kembali" in m.text for m in to(out, CAMAT))
+    cycle = await cycle_row(db)
+    assert (
+        cycle.status == "running" and cycle.step == "rekapitulasi" and not cycle.data.get("final")
+    )
+    async with db.transaction() as s:
+        ev = await s.scalar(select(Event).where(Event.action == "siklus.buka_kembali"))
+        assert ev.reason == "angka PK-1 keliru" and ev.actor_id == ids["perencana"]
+
+
+async def test_a_meeting_is_set_with_date_time_and_place(db):
+    await seed_small_office(db)
+    await use_preset(db, "kertosono")
+    chat = Chat(db, FakeClock(MONDAY))
+    await chat.say(CAMAT, "/mulai TW III 2026")
+    await chat.tap(PLANNER, "Selesai")
+    await chat.tap(PLANNER, "Bagikan")
+    _, out = await chat.tap(SEKCAM, "Atur rapat")
+    assert "Tanggal" in out[-1].text
+    assert "belum dapat dibaca" in (await chat.say(SEKCAM, "besok"))[-1].text
+    assert "tidak dapat dipakai" in (await chat.say(SEKCAM, "04-10-2026"))[-1].text  # Sunday
+    assert "Jam" in (await chat.say(SEKCAM, "Rabu, 7 Oktober 2026"))[-1].text
+    assert "belum dapat dibaca" in (await chat.say(SEKCAM, "25.00"))[-1].text
+    await chat.say(SEKCAM, "9.30")
+    out = await chat.say(SEKCAM, "Aula Kecamatan")
+    invite = to(out, KASI)[0].text
+    assert "Rabu, 7 Oktober 2026" in invite and "09.30 WIB" in invite and "Aula Kecamatan" in invite
+    assert (await cycle_row(db)).step == "rapat_laksana"
+
+
+def test_reason_codes_and_meeting_parsing():
+    from datetime import date as d
+
+    from flows.sheet_review import split_reason
+    from flows.step_talk import parse_date, parse_time
+
+    codes = ["PEM-1", "PEM-2"]
+    assert split_reason("PEM-2: angka salah", codes) == (["PEM-2"], "angka salah")
+    assert split_reason("pem-1, PEM-2: cek", codes) == (["PEM-1", "PEM-2"], "cek")
+    assert split_reason("PEM-1 dan PEM-2: cek", codes) == (["PEM-1", "PEM-2"], "cek")
+    assert split_reason("PEM-9: x", codes) is None
+    assert split_reason("Catatan: mohon cek semua", codes) == ([], "Catatan: mohon cek semua")
+    assert parse_date("7 Okt 2026") == d(2026, 10, 7)
+    assert parse_date("07/10/2026") == d(2026, 10, 7)
+    assert parse_date("31-02-2026") is None
+    assert parse_time("pukul 13.00 WIB") == "13.00" and parse_time("9") == "09.00"
+    assert parse_time("24.00") is None
