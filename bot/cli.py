@@ -18,7 +18,14 @@ Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kinerja-bot", description=texts.render("admin/deskripsi"))
     sub = p.add_subparsers(dest="perintah")
-    sub.add_parser("jalan", help="menjalankan bot (Telegram)")
+    sub.add_parser("jalan", help="menjalankan bot (Telegram); tanpa TELEGRAM_TOKEN: demo luring")
+    s = sub.add_parser("demo", help="demo luring: satu siklus lengkap kantor contoh, tanpa token")
+    s.add_argument(
+        "--keluaran",
+        type=Path,
+        default=Path("out"),
+        help="folder untuk laporan PDF dan rekap xlsx (bawaan: ./out)",
+    )
     s = sub.add_parser("impor-kantor", help="mengimpor berkas kantor (YAML)")
     s.add_argument("berkas", type=Path)
     s = sub.add_parser("impor-pk", help="mengimpor indikator PK dari xlsx")
@@ -90,6 +97,47 @@ class RedactSecret(logging.Filter):
         return True
 
 
+def _has_token(settings: Settings) -> bool:
+    token = settings.telegram_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
+    """``jalan``: the real bot with a token; without one, say how to get one and run the demo."""
+    from bot import admin
+
+    if _has_token(settings):
+        return await admin.run(args, settings)
+    print(texts.render("demo/tanpa_token"))
+    print()
+    return await run_demo(args, settings)
+
+
+async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """``demo``: the offline demo; the laporan PDF and rekap xlsx go to ``--keluaran``."""
+    from bot.demo import DemoError
+    from bot.demo import run_demo as demo
+
+    _readable_stdout()
+    try:
+        await demo(getattr(args, "keluaran", None) or Path("out"), echo=_echo)
+    except DemoError as exc:
+        print(texts.render("demo/gagal", alasan=str(exc)))
+        return 1
+    return 0
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def _readable_stdout() -> None:
+    """A terminal that cannot show a character gets "?" instead of a crash."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     logging.basicConfig(
@@ -107,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot import admin
 
     commands: dict[str, Command] = {
-        "jalan": admin.run,
+        "jalan": run_bot,
+        "demo": run_demo,
         "impor-kantor": admin.import_office_file,
         "impor-pk": admin.import_pk_file,
         "templat-pk": admin.write_pk_template,

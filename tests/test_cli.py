@@ -20,11 +20,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_no_token_says_what_is_missing(env: Path, capsys: pytest.CaptureFixture[str]):
-    assert main([]) == 0
-    assert "TELEGRAM_TOKEN belum diisi" in capsys.readouterr().out
-
-
 def test_import_invite_and_open_cycle(env: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["impor-kantor", str(SAMPLE_OFFICE)]) == 0
     out = capsys.readouterr().out

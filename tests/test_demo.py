@@ -1,0 +1,145 @@
+"""The offline demo: a full cycle of the sample office through the real bot and the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from pathlib import Path
+
+import openpyxl
+import pypdf
+import pytest
+
+from bot import demo as demo_module
+from bot.cli import main
+from bot.demo import DemoResult, run_demo
+
+
+def _child_pids() -> set[int]:
+    """Live child processes of this process (Linux /proc; empty elsewhere)."""
+    me = os.getpid()
+    found: set[int] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+async def test_demo_runs_a_full_cycle_and_leaves_nothing_running(tmp_path: Path):
+    children_before = _child_pids()
+    mp_before = set(multiprocessing.active_children())
+    tasks_before = asyncio.all_tasks()
+    lines: list[str] = []
+    out = tmp_path / "keluaran"
+    work = tmp_path / "kerja"
+    work.mkdir()
+
+    result = await run_demo(out, echo=lines.append, work_dir=work)
+
+    # Nothing keeps running: no new tasks on the loop, no document worker process.
+    assert asyncio.all_tasks() <= tasks_before
+    assert set(multiprocessing.active_children()) <= mp_before
+    assert _child_pids() <= children_before
+    assert isinstance(result, DemoResult)
+    assert result.seconds < 60
+    assert (work / "demo.db").exists()  # the database lives where it was told, not in ./data
+
+    # Both files, named as the bot named them.
+    assert result.laporan.parent == out and result.rekap.parent == out
+    assert result.laporan.name == "Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf"
+    assert result.rekap.name == "Rekap_Kinerja_TW_III_2026_Kecamatan_Sukamaju.xlsx"
+    assert result.laporan.read_bytes().startswith(b"%PDF")
+    assert result.people == 9 and result.sheets == 7 and result.indicators == 24
+
+    # The rekap holds the office and the figures the scripted Kasi typed.
+    book = openpyxl.load_workbook(result.rekap)
+    cells = {
+        str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+    }
+    assert "KECAMATAN SUKAMAJU — KABUPATEN CONTOH" in cells
+    pem = [r for r in book["PEM"].iter_rows(values_only=True) if r and r[0] == 2][0]
+    assert pem[1].startswith("Jumlah desa") and pem[5] == 9  # PEM-2 after the fix (was 7)
+    tra = [r for r in book["TRA"].iter_rows(values_only=True) if r and r[0] == 3][0]
+    assert tra[5] == 87.5  # TRA-3: 14 of 16
+    ump = [r for r in book["UMP"].iter_rows(values_only=True) if r and r[0] == 3][0]
+    assert ump[5] == 96.2  # typed "96.2", confirmed as 96,2
+    assert "foto_" in " ".join(c for c in cells if c.startswith("foto_"))  # the evidence photo
+
+    # The laporan: office, period, Bab IV with the kendala and upaya, the signature block.
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(result.laporan).pages)
+    assert "KECAMATAN SUKAMAJU" in text and "TRIWULAN III 2026" in text
+    assert "KENDALA DAN UPAYA" in text and "Cibeureum" in text and "SIKS-NG" in text
+    assert "Drs. H. Ahmad Fauzi, M.Si" in text and "NIP. 19720315 199303 1 004" in text
+    assert "CAMAT SUKAMAJU" in text
+
+    # The transcript: phases, who said what, taps, deadlines in WIB, the files.
+    transcript = "\n".join(lines)
+    for expected in (
+        "[1/8]",
+        "[4/8] Kasi (dan perencana untuk subbagiannya) mengisi kertas kerja …",
+        "[8/8]",
+        "👤 Ahmad Fauzi (Camat): /mulai TW III 2026",
+        "👤 Budi Santoso (Kasi Pemerintahan): 412",
+        "👆 Rina Kartikasari (Sekcam) menekan [Teruskan]",
+        "👆 Rina Kartikasari (Sekcam) menekan [Setujui]",
+        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Kembalikan lembar]",
+        "👤 Maya Sari Dewi (Kasubag Perencanaan): PEM-2: ",
+        "👆 Ahmad Fauzi (Camat) menekan [Kembalikan]",
+        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Selesai]",
+        "👤 Budi Santoso (Kasi Pemerintahan): [foto bukti dukung:",
+        "Maksud Anda 96,2?",
+        "⏰ Batas waktu: ",
+        " WIB",
+        "📎 → Ahmad Fauzi: Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf",
+        str(result.laporan),
+        str(result.rekap),
+        "═══ Selesai dalam ",
+    ):
+        assert expected in transcript, expected
+    # Readable on a plain terminal: one echo per line, none much wider than the set width.
+    assert all("\n" not in line for line in lines)
+    narration = [line for line in lines if str(out) not in line]
+    assert max(len(line) for line in narration) <= demo_module.LINE_WIDTH
+
+
+def test_jalan_without_token_runs_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """`kinerja-bot` with no token says how to use a real one, then runs the demo into ./out."""
+    calls: list[Path] = []
+
+    async def fake(out_dir: Path, **_kwargs: object) -> None:
+        calls.append(out_dir)
+
+    monkeypatch.setattr(demo_module, "run_demo", fake)
+    monkeypatch.delenv("TELEGRAM_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("TELEGRAM_TOKEN belum diisi") and "@BotFather" in out
+    assert calls == [Path("out")]
+    assert main(["demo", "--keluaran", str(tmp_path / "hasil")]) == 0
+    assert calls[-1] == tmp_path / "hasil"
+
+
+def test_demo_failure_is_reported_in_indonesian(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    async def broken(out_dir: Path, **_kwargs: object) -> None:
+        raise demo_module.DemoError("tidak_menjawab", detik=30)
+
+    monkeypatch.setattr(demo_module, "run_demo", broken)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 1
+    assert "Demo gagal: bot tidak menjawab dalam 30 detik." in capsys.readouterr().out
