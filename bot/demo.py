@@ -16,6 +16,7 @@ import hashlib
 import io
 import logging
 import multiprocessing
+import os
 import re
 import tempfile
 import textwrap
@@ -593,13 +594,22 @@ async def _import_sample(db: Database, echo: Echo) -> tuple[int, dict[int, str],
     return office.id, invites, spec.sop
 
 
-def _tracker_running() -> bool:
-    """Whether multiprocessing's resource tracker process (started by "spawn") is running."""
+def _tracker_pid() -> int | None:
+    """The pid of multiprocessing's resource tracker (started by "spawn") if it is alive."""
     tracker = getattr(resource_tracker, "_resource_tracker", None)
-    return getattr(tracker, "_pid", None) is not None
+    pid = getattr(tracker, "_pid", None)
+    if pid is None:
+        return None
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return None if done else pid
 
 
-async def _join_children(before: set[multiprocessing.process.BaseProcess], tracker: bool) -> None:
+async def _join_children(
+    before: set[multiprocessing.process.BaseProcess], tracker: int | None
+) -> None:
     """Wait for the document worker's processes to exit (joining is the event).
 
     The resource tracker that "spawn" started for them is stopped too, unless it ran before.
@@ -611,7 +621,8 @@ async def _join_children(before: set[multiprocessing.process.BaseProcess], track
         if child.is_alive():
             child.terminate()
             await asyncio.to_thread(child.join, 5)
-    if not tracker and _tracker_running():
+    current = _tracker_pid()
+    if current is not None and current != tracker:
         stop_tracker = getattr(resource_tracker._resource_tracker, "_stop", None)
         if stop_tracker is not None:
             with contextlib.suppress(Exception):
@@ -675,7 +686,7 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
     from bot.app import run_telegram
 
     url = f"sqlite+aiosqlite:///{folder / 'demo.db'}"
-    children, tracker = set(multiprocessing.active_children()), _tracker_running()
+    children, tracker = set(multiprocessing.active_children()), _tracker_pid()
     emu = BotApiEmulator(token=DEMO_TOKEN, bot_username=BOT_USERNAME)
     narrator = Narrator(emu, echo)
     db = Database(url)

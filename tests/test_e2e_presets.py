@@ -20,7 +20,7 @@ from bot.emulator import BotApiEmulator
 from flows.office_file import calendar_for
 from flows.sop import load_preset, preset_ids
 from storage.db import Database
-from storage.models import Cycle, DocumentJob, Event, Office, Outbox, Worksheet
+from storage.models import Cycle, DocumentJob, Event, InboundSeen, Office, Outbox, Worksheet
 from tests.botproc import TOKEN, BotProcess, User
 
 ROLES = ("camat", "sekcam", "perencana", "kasi", "kasi2", "staf")
@@ -121,19 +121,26 @@ class Autopilot:
         raise AssertionError("outbox did not drain")
 
     async def act(self, user: User, *, tap: str | None = None, say: str | None = None) -> None:
+        """Act, then wait until the bot has handled that very update (committed) and sent all."""
         await self.settle()
-        mark = self.emu.mark(user.id)
         if tap is not None:
             await self.emu.wait_for(
                 lambda: self.emu.find_button(user.id, tap) is not None,
                 timeout=30,
                 description=f"button {tap!r} for {user.name}",
             )
-            self.emu.user_taps_button(user.id, tap)
+            update_id = self.emu.user_taps_button(user.id, tap)
         else:
             assert say is not None
-            self.emu.user_sends_text(user.id, say, first_name=user.name)
-        await self.emu.wait_for_message(user.id, None, after=mark, timeout=30)
+            update_id = self.emu.user_sends_text(user.id, say, first_name=user.name)
+        for _ in range(600):
+            async with self.db.transaction() as s:
+                if await s.get(InboundSeen, ("telegram", str(update_id))) is not None:
+                    break
+            await asyncio.sleep(0.05)  # polling a condition, not waiting for time
+        else:
+            raise AssertionError(f"update {update_id} of {user.name} was not handled")
+        await self.settle()
 
     async def state(self) -> tuple[Cycle, list[Worksheet]]:
         async with self.db.transaction() as s:
