@@ -320,3 +320,52 @@ def test_reason_codes_and_meeting_parsing():
     assert parse_date("31-02-2026") is None
     assert parse_time("pukul 13.00 WIB") == "13.00" and parse_time("9") == "09.00"
     assert parse_time("24.00") is None
+
+
+async def test_a_sekcam_of_another_office_cannot_act_on_this_one(db):
+    from flows.messages import Inbound
+    from storage.models import ButtonToken, Identity, Office
+
+    await seed_small_office(db)
+    chat = Chat(db, FakeClock(MONDAY))
+    await chat.say(CAMAT, "/mulai TW III 2026")
+    async with db.transaction() as s:
+        other = Office(
+            code="lain",
+            nama="Kecamatan Lain",
+            preset="kebasen-pengumpulan",
+            tahun=2026,
+            settings={},
+        )
+        s.add(other)
+        await s.flush()
+        stranger = Person(
+            office_id=other.id,
+            nip="197001012000031001",
+            nama="Sekcam Lain",
+            jabatan="Sekretaris Kecamatan",
+            role="sekcam",
+        )
+        s.add(stranger)
+        await s.flush()
+        s.add(Identity(person_id=stranger.id, channel="telegram", external_id="999"))
+        real = await s.scalar(select(ButtonToken).where(ButtonToken.action == "sop.lanjut"))
+        # Even a token issued to them with this cycle's arguments (a bug, a forged row) fails.
+        s.add(
+            ButtonToken(
+                token="forgedtoken1",
+                person_id=stranger.id,
+                action=real.action,
+                args=dict(real.args),
+                group_key="",
+                created_at=MONDAY,
+            )
+        )
+        real_token = real.token
+    before = await actions(db)
+    reply = await chat.core.handle(Inbound("telegram", "999", "o1", button=real_token))
+    assert "bukan untuk Anda" in reply.toast
+    reply = await chat.core.handle(Inbound("telegram", "999", "o2", button="forgedtoken1"))
+    assert "hanya dapat dilakukan oleh Sekcam" in reply.toast
+    assert await actions(db) == before
+    assert (await cycle_row(db)).step == "disposisi_sekcam"
