@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,6 +9,7 @@ from typing import Protocol
 
 from sqlalchemy import or_, select
 
+from bot.drainer import Drainer
 from flows.context import Clock
 from storage.db import Database
 from storage.models import Outbox, StoredFile
@@ -59,29 +58,16 @@ def _log_attempt(row: Outbox, result: str, attempt: int, error: str = "") -> Non
     log.log(level, line, *args)
 
 
-class Delivery:
+class Delivery(Drainer):
     """Drains pending outbox rows; sending happens outside any database transaction."""
 
+    what = "delivery"
+
     def __init__(self, db: Database, senders: dict[str, Sender], clock: Clock) -> None:
+        super().__init__()
         self.db = db
         self.senders = senders
         self.clock = clock
-        self.wake = asyncio.Event()
-
-    def notify(self) -> None:
-        self.wake.set()
-
-    async def run_forever(self, idle_seconds: float = 5.0) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                sent = await self.drain()
-            except Exception:  # keep delivering whatever one bad row or a DB hiccup does
-                log.exception("delivery sweep failed")
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
 
     async def drain(self) -> int:
         """Send what is due now; returns how many rows were handled."""

@@ -10,7 +10,6 @@ attempt that never finished still counts, so a job that kills the renderer canno
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.drainer import Drainer
 from flows import texts
 from flows.context import Clock
 from flows.documents import MIME, file_name, kind_word, period_of_key
@@ -45,8 +45,10 @@ Renderer = Callable[[ReportData], bytes]
 RENDERERS: dict[str, Renderer] = {"rekap": build_rekap, "laporan": render_laporan_pdf}
 
 
-class DocumentWorker:
+class DocumentWorker(Drainer):
     """Drains pending DocumentJob rows; ``notify()`` wakes ``run_forever`` at once."""
+
+    what = "document"
 
     def __init__(
         self,
@@ -55,28 +57,13 @@ class DocumentWorker:
         executor: Executor | None = None,
         on_outbox: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__()
         self.db = db
         self.clock = clock
         self.executor = executor
         self.on_outbox = on_outbox or (lambda: None)
         self.renderers: dict[str, Renderer] = dict(RENDERERS)
-        self.wake = asyncio.Event()
         self._not_before: dict[int, datetime] = {}
-
-    def notify(self) -> None:
-        self.wake.set()
-
-    async def run_forever(self, idle_seconds: float = 5.0) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                done = await self.drain()
-            except Exception:  # keep working whatever one bad job or a DB hiccup does
-                log.exception("document sweep failed")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
 
     async def drain(self) -> int:
         """Try every pending job that is due; returns how many were attempted."""
