@@ -60,6 +60,11 @@ class Ctx:
                 )
             )
 
+    def refuse(self, text: str) -> None:
+        """A tap that changes nothing: say why, as a toast on the button and in the chat."""
+        self.toast = text
+        self.reply(text)
+
     def send(
         self, person_id: int, text: str, buttons: list[list[Button]] | None = None, **kw: Any
     ) -> None:

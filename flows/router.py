@@ -131,12 +131,10 @@ class Core:
         assert ctx.person is not None
         row = await ctx.session.get(ButtonToken, token)
         if row is None:
-            ctx.toast = texts.render("umum/tombol_kedaluwarsa")
-            ctx.reply(ctx.toast)
+            ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
             return
         if row.person_id != ctx.person.id:
-            ctx.toast = texts.render("umum/tombol_bukan_untuk_anda")
-            ctx.reply(ctx.toast)
+            ctx.refuse(texts.render("umum/tombol_bukan_untuk_anda"))
             return
         action = self.router.actions.get(row.action)
         if action is None:

@@ -19,6 +19,7 @@ from flows.engine import (
     progress,
     role_holders,
     step_actors,
+    worksheets,
 )
 from flows.people import Actor
 from flows.sheet_data import Item, sheet_items
@@ -66,27 +67,13 @@ async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Ite
     )
     group = _group(ws.id, ws.version)
     args = {"ws": ws.id, "wv": ws.version}
+    choices = [("terima", "lembar.terima"), ("kembalikan", "lembar.kembalikan")] if verify else []
     for actor in await verifiers(ctx, run, ws):
-        buttons = []
-        if verify:
-            buttons = [
-                [
-                    await ctx.button(
-                        texts.label("terima"),
-                        "lembar.terima",
-                        args,
-                        person_id=actor.person.id,
-                        group=group,
-                    ),
-                    await ctx.button(
-                        texts.label("kembalikan"),
-                        "lembar.kembalikan",
-                        args,
-                        person_id=actor.person.id,
-                        group=group,
-                    ),
-                ]
-            ]
+        row = [
+            await ctx.button(texts.label(key), action, args, person_id=actor.person.id, group=group)
+            for key, action in choices
+        ]
+        buttons = [row] if row else []
         ctx.send(actor.person.id, text, buttons, group=group)
     await progress(ctx, run)
 
@@ -95,17 +82,14 @@ async def _sheet_checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Worksheet
     ws = await ctx.session.get(Worksheet, int(args.get("ws", 0)))
     run = await load(ctx, ws.cycle_id) if ws is not None else None
     if ws is None or run is None or run.cycle.status != "running":
-        ctx.toast = texts.render("umum/tombol_kedaluwarsa")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None
     if ws.version != args.get("wv") or ws.status != "submitted":
-        ctx.toast = texts.render("siklus/sudah_diputuskan")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("siklus/sudah_diputuskan"))
         return None
     actor = next((a for a in await verifiers(ctx, run, ws) if a.person.id == ctx.person.id), None)  # type: ignore[union-attr]
     if actor is None:
-        ctx.toast = texts.render("siklus/bukan_wewenang", pelaku=texts.label("peran_perencana"))
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=texts.label("peran_perencana")))
         return None
     return run, ws, actor
 
@@ -167,8 +151,6 @@ async def on_pick_sheet(ctx: Ctx, args: dict[str, Any]) -> None:
     if got is None:
         return
     run, _actor = got
-    from flows.engine import worksheets
-
     rows = []
     for ws in await worksheets(ctx, run):
         if ws.status not in ("submitted", "accepted"):
@@ -195,8 +177,7 @@ async def on_sheet_picked(ctx: Ctx, args: dict[str, Any]) -> None:
     run, _actor = got
     ws = await ctx.session.get(Worksheet, int(args["ws"]))
     if ws is None or ws.cycle_id != run.cycle.id or ws.version != args["wv"]:
-        ctx.toast = texts.render("siklus/sudah_diputuskan")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("siklus/sudah_diputuskan"))
         return
     await _ask_reason(
         ctx,

@@ -11,7 +11,7 @@ from flows.context import Ctx
 from flows.conversation import clear_state, get_state, set_state
 from flows.engine import Run, authority, claim, go_back, load, role_holders
 from flows.office_file import calendar_for
-from flows.people import local_date
+from flows.people import Actor, local_date
 from flows.steps import FLOW, finish_step
 
 MAX_TEXT = 2000
@@ -98,6 +98,19 @@ async def _current(ctx: Ctx, state: dict[str, Any]) -> Run | None:
     return run
 
 
+async def _take(ctx: Ctx, run: Run, state: dict[str, Any]) -> Actor | None:
+    """The answer is complete: end the question and claim the move; None (and why) if not."""
+    await clear_state(ctx)
+    actor = await authority(ctx, run, run.step)
+    if actor is None:
+        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=run.preset.actor_title(run.step.id)))
+        return None
+    if not await claim(ctx, run, state["v"]):
+        ctx.reply(texts.render("siklus/sudah_diputuskan"))
+        return None
+    return actor
+
+
 async def _return_step(ctx: Ctx, state: dict[str, Any]) -> None:
     run = await _current(ctx, state)
     if run is None:
@@ -106,15 +119,10 @@ async def _return_step(ctx: Ctx, state: dict[str, Any]) -> None:
     if len(reason) < 3 or len(reason) > sheet_review.MAX_REASON:
         ctx.reply(texts.render("siklus/alasan_salah", maks=sheet_review.MAX_REASON))
         return
-    actor = await authority(ctx, run, run.step)
     target = run.preset.return_target(run.step.id)
-    if actor is None or target is None:
-        await clear_state(ctx)
-        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=run.preset.actor_title(run.step.id)))
-        return
-    await clear_state(ctx)
-    if not await claim(ctx, run, state["v"]):
-        ctx.reply(texts.render("siklus/sudah_diputuskan"))
+    assert target is not None  # telaah / sahkan always name kembali_ke (flows/sop.py checks)
+    actor = await _take(ctx, run, state)
+    if actor is None:
         return
     step = run.step
     ctx.log(
@@ -176,14 +184,8 @@ async def _write(ctx: Ctx, state: dict[str, Any]) -> None:
         await set_state(ctx, FLOW, {**state, "ask": "tempat", "jam": clock})
         ctx.reply(texts.render("siklus/tanya_tempat", jenis=jenis))
         return
-    actor = await authority(ctx, run, run.step)
+    actor = await _take(ctx, run, state)
     if actor is None:
-        await clear_state(ctx)
-        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=run.preset.actor_title(run.step.id)))
-        return
-    await clear_state(ctx)
-    if not await claim(ctx, run, state["v"]):
-        ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
     if ask == "tempat":
         meeting = {"tanggal": state["tanggal"], "jam": state["jam"], "tempat": text}

@@ -8,7 +8,20 @@ from typing import Any
 from flows import documents, texts
 from flows.context import Ctx
 from flows.conversation import set_state
-from flows.engine import Run, authority, claim, deadline_of, load, role_holders, step_actors
+from flows.engine import (
+    Run,
+    advance,
+    authority,
+    claim,
+    deadline_of,
+    hand_out_once,
+    load,
+    preview,
+    progress,
+    role_holders,
+    step_actors,
+    worksheets,
+)
 from flows.messages import Button
 from flows.people import Actor
 from flows.periods import Period
@@ -88,8 +101,6 @@ async def _write(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> No
 
 
 async def _fill(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
-    from flows.engine import hand_out_once, progress, worksheets
-
     await hand_out_once(ctx, run)
     owners = {w.person_id for w in await worksheets(ctx, run)}
     note = texts.render(
@@ -103,35 +114,29 @@ async def _fill(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> Non
 
 
 async def _verify(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
-    from flows.engine import progress
-
+    """Sheets are checked as they arrive (flows/sheet_review); here only move on if all are."""
     await progress(ctx, run)
 
 
-async def _recap(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
-    body = texts.render("siklus/rekap", seksi=await section_summaries(ctx, run))
-    people = await _to_actors(
-        ctx,
-        run,
-        step,
-        body,
+#: rekap / telaah / sahkan: the summary template and the card's buttons.
+_SUMMARY_CARDS: dict[str, tuple[str, list[tuple[str, str, dict[str, Any]]]]] = {
+    "rekap": (
+        "siklus/rekap",
         [("teruskan", "sop.lanjut", {}), ("kembalikan_lembar", "sop.pilih_lembar", {})],
-        returned,
-    )
-    await documents.request(ctx, run.cycle, "rekap", [a.person.id for a in people])
-
-
-async def _approve(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
-    body = texts.render("siklus/minta_persetujuan", seksi=await section_summaries(ctx, run))
-    people = await _to_actors(
-        ctx,
-        run,
-        step,
-        body,
+    ),
+    "telaah": (
+        "siklus/minta_persetujuan",
         [("setujui", "sop.setujui", {}), ("kembalikan", "sop.kembalikan", {})],
-        returned,
-    )
-    # The rekap (xlsx) accompanies the summary; the laporan PDF is made once, when final.
+    ),
+}
+_SUMMARY_CARDS["sahkan"] = _SUMMARY_CARDS["telaah"]
+
+
+async def _summary(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
+    """The chat rekap with its buttons; the rekap xlsx goes along (the PDF only when final)."""
+    template, buttons = _SUMMARY_CARDS[step.jenis]
+    body = texts.render(template, seksi=await section_summaries(ctx, run))
+    people = await _to_actors(ctx, run, step, body, buttons, returned)
     await documents.request(ctx, run.cycle, "rekap", [a.person.id for a in people])
 
 
@@ -174,9 +179,9 @@ _ANNOUNCE: dict[str, Announce] = {
     "analisis": _write,
     "isi": _fill,
     "verifikasi": _verify,
-    "rekap": _recap,
-    "telaah": _approve,
-    "sahkan": _approve,
+    "rekap": _summary,
+    "telaah": _summary,
+    "sahkan": _summary,
     "laporkan": _report,
     "arsip": _archive,
     "gabung": _roll_up,
@@ -184,8 +189,6 @@ _ANNOUNCE: dict[str, Announce] = {
 
 
 async def _owners(ctx: Ctx, run: Run) -> list[dict[str, Any]]:
-    from flows.engine import preview
-
     return [
         {"seksi": section, "orang": person, "indikator": inds}
         for section, person, inds in await preview(ctx, run)
@@ -199,23 +202,20 @@ async def checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Actor] | None:
     """The tap is for the current visit of the step and the tapper may act; else say why."""
     run = await load(ctx, int(args.get("c", 0)))
     if run is None:
-        ctx.toast = texts.render("umum/tombol_kedaluwarsa")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None
     if (
         run.cycle.status != "running"
         or run.cycle.version != args.get("v")
         or run.cycle.step != args.get("s")
     ):
-        ctx.toast = texts.render("siklus/sudah_diputuskan")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("siklus/sudah_diputuskan"))
         return None
     actor = await authority(ctx, run, run.step)
     if actor is None:
-        ctx.toast = texts.render(
-            "siklus/bukan_wewenang", pelaku=run.preset.actor_title(run.step.id)
+        ctx.refuse(
+            texts.render("siklus/bukan_wewenang", pelaku=run.preset.actor_title(run.step.id))
         )
-        ctx.reply(ctx.toast)
         return None
     return run, actor
 
@@ -238,8 +238,6 @@ async def on_next(ctx: Ctx, args: dict[str, Any]) -> None:
 
 async def on_hand_out(ctx: Ctx, args: dict[str, Any]) -> None:
     """Bagikan: the worksheets go out to the fillers."""
-    from flows.engine import hand_out_once
-
     got = await checked(ctx, args)
     if got is None:
         return
@@ -266,8 +264,6 @@ async def on_approve(ctx: Ctx, args: dict[str, Any]) -> None:
 
 async def finish_step(ctx: Ctx, run: Run, actor: Actor, action: str, note: str) -> None:
     """Log the decision, replace the buttons with it, and move to the next step."""
-    from flows.engine import advance
-
     step = run.step
     deadline = await deadline_of(ctx, run, step.id)
     on_time = deadline is None or ctx.now <= deadline.due_at

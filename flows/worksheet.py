@@ -201,8 +201,7 @@ async def on_pick(ctx: Ctx, args: dict[str, Any]) -> None:
     items = await sheet_items(ctx.session, ws, cycle)
     item = next((i for i in items if i.indicator.id == args.get("ind")), None)
     if item is None or not item.entry.editable or not item.measured:
-        ctx.toast = texts.render("umum/tombol_kedaluwarsa")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return
     await _ask_value(ctx, ws, item, mode="ubah")
 
@@ -411,14 +410,12 @@ async def _own_sheet(ctx: Ctx, args: dict[str, Any]) -> Worksheet | None:
     assert ctx.person is not None
     ws = await ctx.session.get(Worksheet, args.get("ws"))
     if ws is None or ws.person_id != ctx.person.id:
-        ctx.toast = texts.render("umum/tombol_kedaluwarsa")
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None
     if ws.status not in FILLABLE:
         cycle = await ctx.session.get(Cycle, ws.cycle_id)
         assert cycle is not None
-        ctx.toast = texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key))
-        ctx.reply(ctx.toast)
+        ctx.refuse(texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key)))
         return None
     return ws
 
