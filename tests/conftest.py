@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.emulator import BotApiEmulator
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
+from tests.botproc import TOKEN
 
 SAMPLE_OFFICE = Path(__file__).resolve().parent.parent / "examples" / "sukamaju.yaml"
 
@@ -43,3 +45,12 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await upgrade(database.engine)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BotApiEmulator]:
+    """The local Bot API emulator the end-to-end tests' bot process talks to."""
+    emulator = BotApiEmulator(token=TOKEN, bot_username="kinerja_uji_bot")
+    await emulator.start()
+    yield emulator
+    await emulator.stop()

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -21,7 +20,7 @@ from flows.office_file import calendar_for
 from flows.sop import load_preset, preset_ids
 from storage.db import Database
 from storage.models import Cycle, DocumentJob, Event, InboundSeen, Office, Outbox, Worksheet
-from tests.botproc import TOKEN, BotProcess, User
+from tests.botproc import BotProcess, User
 
 ROLES = ("camat", "sekcam", "perencana", "kasi", "kasi2", "staf")
 
@@ -80,14 +79,6 @@ def office_file(index: int, preset: str) -> str:
         ],
     }
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-
-
-@pytest.fixture
-async def emu():
-    emulator = BotApiEmulator(token=TOKEN, bot_username="kinerja_uji_bot")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 class Autopilot:

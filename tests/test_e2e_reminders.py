@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from bot.emulator import BotApiEmulator
 from storage.db import Database
 from storage.models import Reminder
-from tests.botproc import TOKEN, BotProcess, User
+from tests.botproc import BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
 from tests.flowkit import Chat, FakeClock, open_quarter
 from tests.test_e2e_telegram import invite_code
@@ -47,14 +46,6 @@ def set_clock(path: Path, moment: datetime) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(moment.isoformat(), encoding="utf-8")
     os.replace(tmp, path)
-
-
-@pytest.fixture
-async def emu():
-    emulator = BotApiEmulator(token=TOKEN, bot_username="kinerja_uji_bot")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 async def test_late_kasi_is_reminded_and_escalated_through_the_real_bot(

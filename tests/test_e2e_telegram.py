@@ -5,24 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.emulator import BotApiEmulator
 from storage.db import Database
 from storage.models import Entry, Indicator, InviteCode, Person, StoredFile, Worksheet
-from tests.botproc import TOKEN, BotProcess, User
+from tests.botproc import BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"bukti-foto-layanan" * 50
-
-
-@pytest.fixture
-async def emu():
-    emulator = BotApiEmulator(token=TOKEN, bot_username="kinerja_uji_bot")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 async def invite_code(db: Database, nip: str) -> str:

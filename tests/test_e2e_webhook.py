@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.emulator import BotApiEmulator
 from tests.botproc import ROOT, TOKEN, BotProcess, User
@@ -19,14 +18,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-async def emu():
-    emulator = BotApiEmulator(token=TOKEN, bot_username="kinerja_uji_bot")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
