@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.app import build_router  # noqa: E402
-from flows import reminders  # noqa: E402
-from flows.context import Ctx  # noqa: E402
-from flows.router import Core  # noqa: E402
+from bot.bootstrap import build_router  # noqa: E402
+from flows.core.context import Ctx  # noqa: E402
+from flows.core.router import Core  # noqa: E402
+from flows.sop import reminders  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -59,31 +59,58 @@ class Fixed:
 async def seed(db: Database, sheets: int) -> None:
     """One office, its chain, ``sheets`` Kasi with open sheets, the isi step overdue."""
     async with db.transaction() as s:
-        office = Office(code="bench", nama="Kecamatan Bench", preset="kebasen-pengumpulan",
-                        tahun=2026, settings={})
+        office = Office(
+            code="bench",
+            nama="Kecamatan Bench",
+            preset="kebasen-pengumpulan",
+            tahun=2026,
+            settings={},
+        )
         s.add(office)
         await s.flush()
         section = Section(office_id=office.id, kode="PEM", nama="Seksi Pemerintahan")
         s.add(section)
         await s.flush()
-        chain = [Person(office_id=office.id, nip=f"1970010119900{i}1001", nama=role.title(),
-                        jabatan=role.title(), role=role)
-                 for i, role in enumerate(("camat", "sekcam", "perencana"))]
-        kasi = [Person(office_id=office.id, nip=f"19800101200501{i:04d}", nama=f"Kasi {i}",
-                       jabatan="Kasi", role="kasi", section_id=section.id)
-                for i in range(sheets)]
+        chain = [
+            Person(
+                office_id=office.id,
+                nip=f"1970010119900{i}1001",
+                nama=role.title(),
+                jabatan=role.title(),
+                role=role,
+            )
+            for i, role in enumerate(("camat", "sekcam", "perencana"))
+        ]
+        kasi = [
+            Person(
+                office_id=office.id,
+                nip=f"19800101200501{i:04d}",
+                nama=f"Kasi {i}",
+                jabatan="Kasi",
+                role="kasi",
+                section_id=section.id,
+            )
+            for i in range(sheets)
+        ]
         s.add_all(chain + kasi)
         await s.flush()
         for p in chain + kasi:
             s.add(Identity(person_id=p.id, channel="telegram", external_id=str(10_000 + p.id)))
-        cycle = Cycle(office_id=office.id, period_key="2026-TW3", preset="kebasen-pengumpulan",
-                      step="sampaikan_data", status="running", created_at=STARTED, version=1)
+        cycle = Cycle(
+            office_id=office.id,
+            period_key="2026-TW3",
+            preset="kebasen-pengumpulan",
+            step="sampaikan_data",
+            status="running",
+            created_at=STARTED,
+            version=1,
+        )
         s.add(cycle)
         await s.flush()
-        s.add(StepDeadline(cycle_id=cycle.id, step="sampaikan_data", started_at=STARTED,
-                           due_at=DUE))
-        s.add_all(Worksheet(cycle_id=cycle.id, person_id=p.id, section_id=section.id)
-                  for p in kasi)
+        s.add(
+            StepDeadline(cycle_id=cycle.id, step="sampaikan_data", started_at=STARTED, due_at=DUE)
+        )
+        s.add_all(Worksheet(cycle_id=cycle.id, person_id=p.id, section_id=section.id) for p in kasi)
 
 
 async def measure(sheets: int, workdir: Path) -> tuple[float, float, int]:
@@ -121,14 +148,22 @@ async def main() -> None:
         base_first, base_idle, base_sent = await measure(10, workdir)
         big_first, big_idle, big_sent = await measure(1000, workdir)
     print("reminder sweep, SQLite, one office, isi step overdue on a working morning")
-    print(f"{'sheets':>7} {'sent':>6} {'first sweep':>12} {'idle sweep':>11} "
-          f"{'first/10':>9} {'idle/10':>8} {'ms/sheet':>9}")
-    for n, first, idle, sent in ((10, base_first, base_idle, base_sent),
-                                 (1000, big_first, big_idle, big_sent)):
-        print(f"{n:>7} {sent:>6} {first * 1000:>10.1f}ms {idle * 1000:>9.1f}ms "
-              f"{first / base_first:>9.1f} {idle / base_idle:>8.1f} {first * 1000 / n:>9.2f}")
-    print(f"100x the sheets -> first sweep x{big_first / base_first:.1f}, "
-          f"idle sweep x{big_idle / base_idle:.1f} (linear would be x100)")
+    print(
+        f"{'sheets':>7} {'sent':>6} {'first sweep':>12} {'idle sweep':>11} "
+        f"{'first/10':>9} {'idle/10':>8} {'ms/sheet':>9}"
+    )
+    for n, first, idle, sent in (
+        (10, base_first, base_idle, base_sent),
+        (1000, big_first, big_idle, big_sent),
+    ):
+        print(
+            f"{n:>7} {sent:>6} {first * 1000:>10.1f}ms {idle * 1000:>9.1f}ms "
+            f"{first / base_first:>9.1f} {idle / base_idle:>8.1f} {first * 1000 / n:>9.2f}"
+        )
+    print(
+        f"100x the sheets -> first sweep x{big_first / base_first:.1f}, "
+        f"idle sweep x{big_idle / base_idle:.1f} (linear would be x100)"
+    )
 
 
 if __name__ == "__main__":

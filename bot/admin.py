@@ -24,17 +24,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from flows import engine, texts
-from flows.context import Ctx, SystemClock
-from flows.cycle_admin import CycleError
-from flows.fmt import fmt_nip, normalize_nip, tz_abbrev
-from flows.office_file import OfficeFileError, load_office_file
-from flows.office_import import import_office, invite_message
-from flows.office_import import reissue_invite as reissue_invite_flow
-from flows.periods import Period, parse_period, quarter_just_ended
-from flows.pk_workbook import import_pk, read_pk, write_template
-from flows.router import Core
-from flows.sop import PresetError, load_preset, preset_ids
+from flows.core import texts
+from flows.core.context import Ctx, SystemClock
+from flows.core.router import Core
+from flows.domain.fmt import fmt_nip, normalize_nip, tz_abbrev
+from flows.domain.periods import Period, parse_period, quarter_just_ended
+from flows.setup.office_file import OfficeFileError, load_office_file
+from flows.setup.office_import import import_office, invite_message
+from flows.setup.office_import import reissue_invite as reissue_invite_flow
+from flows.setup.pk_workbook import import_pk, read_pk, write_template
+from flows.sop import engine
+from flows.sop.cycle_admin import CycleError
+from flows.sop.preset import PresetError, load_preset, preset_ids
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 from storage.models import (
@@ -69,7 +70,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_token is None:
         print(texts.render("admin/tanpa_token"))
         return 0
-    from bot.app import run_telegram
+    from bot.bootstrap import run_telegram
 
     await run_telegram(settings)
     return 0
@@ -77,7 +78,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def open_cycle(args: argparse.Namespace, settings: Settings) -> int:
     """Open a collection cycle for an office and period, and hand out the worksheets."""
-    from bot.app import build_router
+    from bot.bootstrap import build_router
 
     db = await _database(settings)
     core = Core(db, build_router(), SystemClock())

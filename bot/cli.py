@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.settings import Settings
-from flows import texts
+from flows.core import texts
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -115,8 +115,8 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     """``demo``: the offline demo; the laporan PDF and rekap xlsx go to ``--keluaran``."""
-    from bot.demo import DemoError
-    from bot.demo import run_demo as demo
+    from bot.offline.demo import DemoError
+    from bot.offline.demo import run_demo as demo
 
     _readable_stdout()
     try:

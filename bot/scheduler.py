@@ -29,9 +29,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from flows import reminders
-from flows.context import Clock, Ctx
-from flows.router import Core
+from flows.core.context import Clock, Ctx
+from flows.core.router import Core
+from flows.sop import reminders
 
 log = logging.getLogger(__name__)
 

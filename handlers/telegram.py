@@ -17,9 +17,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.delivery import DeliveryFailed, DeliveryJob, DeliveryRetry
-from flows.messages import Inbound, InboundFile
-from flows.router import Core
+from bot.workers.delivery import DeliveryFailed, DeliveryJob, DeliveryRetry
+from flows.core.messages import Inbound, InboundFile
+from flows.core.router import Core
 
 log = logging.getLogger(__name__)
 

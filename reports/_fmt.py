@@ -1,6 +1,6 @@
-"""Formatting helpers of the report layer, on top of flows.fmt (Indonesian style, Babel).
+"""Formatting helpers of the report layer, on top of flows.domain.fmt (Indonesian style, Babel).
 
-Numbers, percentages, dates, NIPs and zone abbreviations come from :mod:`flows.fmt` (HALF_UP
+Numbers, percentages, dates, NIPs and zone abbreviations come from :mod:`flows.domain.fmt` (HALF_UP
 rounding there); what is left here is report-specific: the "–" / "n/a" placeholders, the
 compact "5 Oktober 2026 14.30 WIB" time stamp, naive-datetime handling and predikat colours.
 """
@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from flows import fmt as base
-from flows.capaian import round2
+from flows.domain import fmt as base
+from flows.domain.capaian import round2
 
 DASH = "–"  # shown for a value that is not there (not reported / no target)
 NA = "n/a"  # shown for a capaian that is not measured this period

@@ -164,9 +164,7 @@ def _context(data: ReportData) -> dict[str, object]:
         data.predikat_levels,
     )
     all_rows = data.all_rows
-    by_level = {
-        lvl: sum(1 for r in all_rows if r.predikat == lvl) for lvl in data.predikat_levels
-    }
+    by_level = {lvl: sum(1 for r in all_rows if r.predikat == lvl) for lvl in data.predikat_levels}
     has_tw_targets = any(r.targets_tw for r in all_rows)
     section_of = {id(r): s for s in data.sections for r in s.rows}
     pk_groups = tuple(

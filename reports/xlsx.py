@@ -103,14 +103,22 @@ def put(ws: Worksheet, row: int, col: int, value: object, **style: object) -> Ce
     return cell
 
 
-def put_number(ws: Worksheet, row: int, col: int, value: Decimal | None, empty: str = DASH,
-               *, capaian: bool = False) -> Cell:
+def put_number(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: Decimal | None,
+    empty: str = DASH,
+    *,
+    capaian: bool = False,
+) -> Cell:
     """A target/realisasi (exact) or a capaian (rounded HALF_UP to 2 decimals) cell."""
     if value is None:
         return put(ws, row, col, empty, alignment=MID_ALIGN, font=BODY_FONT, border=BORDER)
     if capaian:
-        cell = put(ws, row, col, round_half_up(value), alignment=NUM_ALIGN, font=BODY_FONT,
-                   border=BORDER)
+        cell = put(
+            ws, row, col, round_half_up(value), alignment=NUM_ALIGN, font=BODY_FONT, border=BORDER
+        )
         cell.number_format = FMT_CAPAIAN
     else:
         cell = put(ws, row, col, value, alignment=NUM_ALIGN, font=BODY_FONT, border=BORDER)
@@ -118,10 +126,24 @@ def put_number(ws: Worksheet, row: int, col: int, value: Decimal | None, empty: 
     return cell
 
 
-def put_predikat(ws: Worksheet, row: int, col: int, predikat: str | None,
-                 levels: tuple[str, ...], *, bold: bool = False) -> Cell:
-    cell = put(ws, row, col, predikat or DASH, alignment=MID_ALIGN,
-               font=BOLD_FONT if bold else BODY_FONT, border=BORDER)
+def put_predikat(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    predikat: str | None,
+    levels: tuple[str, ...],
+    *,
+    bold: bool = False,
+) -> Cell:
+    cell = put(
+        ws,
+        row,
+        col,
+        predikat or DASH,
+        alignment=MID_ALIGN,
+        font=BOLD_FONT if bold else BODY_FONT,
+        border=BORDER,
+    )
     if predikat:
         cell.fill = PatternFill("solid", fgColor=predikat_color(predikat, levels))
     return cell
@@ -141,16 +163,30 @@ class Column:
 def write_heading(ws: Worksheet, lines: Sequence[str], ncols: int) -> int:
     """Title lines merged across the table width; returns the next free row."""
     for i, text in enumerate(lines, start=1):
-        put(ws, i, 1, text, font=TITLE_FONT if i == 1 else SUBTITLE_FONT,
-            alignment=Alignment(horizontal="left", vertical="center"))
+        put(
+            ws,
+            i,
+            1,
+            text,
+            font=TITLE_FONT if i == 1 else SUBTITLE_FONT,
+            alignment=Alignment(horizontal="left", vertical="center"),
+        )
         ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=ncols)
     return len(lines) + 2
 
 
 def write_header(ws: Worksheet, row: int, columns: Sequence[Column]) -> None:
     for col, spec in enumerate(columns, start=1):
-        put(ws, row, col, spec.header, font=BOLD_FONT, fill=HEAD_FILL, border=BORDER,
-            alignment=WRAP_CENTER)
+        put(
+            ws,
+            row,
+            col,
+            spec.header,
+            font=BOLD_FONT,
+            fill=HEAD_FILL,
+            border=BORDER,
+            alignment=WRAP_CENTER,
+        )
         ws.column_dimensions[get_column_letter(col)].width = spec.width
     longest = max(_lines(c.header, c.width) for c in columns)
     ws.row_dimensions[row].height = max(30, 13 * longest + 4)
@@ -240,37 +276,66 @@ def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> N
     submitted = local_time(section.submitted_at, data.tz)
     sub = (
         f"Kepala: {section.kepala_nama} · Dikirim: "
-        + (f"{fmt_date(submitted.date())} {submitted:%H.%M} {tz_abbr(data.tz)}"
-           if submitted else DASH)
+        + (
+            f"{fmt_date(submitted.date())} {submitted:%H.%M} {tz_abbr(data.tz)}"
+            if submitted
+            else DASH
+        )
         + f" · Diverifikasi oleh: {section.verified_by or DASH}"
     )
-    row = write_heading(ws, [
-        f"FORMULIR PENGUKURAN KINERJA {data.period_label.upper()}",
-        f"{section.nama} — {data.office.nama}, {data.office.kabupaten}",
-        sub,
-    ], ncols)
+    row = write_heading(
+        ws,
+        [
+            f"FORMULIR PENGUKURAN KINERJA {data.period_label.upper()}",
+            f"{section.nama} — {data.office.nama}, {data.office.kabupaten}",
+            sub,
+        ],
+        ncols,
+    )
     header_row = row
     write_header(ws, header_row, columns)
     row += 1
     levels = data.predikat_levels
     for sasaran, items in group_by_sasaran(section.rows):
         put(ws, row, 1, "", fill=GROUP_FILL, border=BORDER)
-        put(ws, row, 2, f"Sasaran: {sasaran}", font=BOLD_FONT, fill=GROUP_FILL,
-            border=BORDER, alignment=WRAP_TOP)
+        put(
+            ws,
+            row,
+            2,
+            f"Sasaran: {sasaran}",
+            font=BOLD_FONT,
+            fill=GROUP_FILL,
+            border=BORDER,
+            alignment=WRAP_TOP,
+        )
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncols)
         row += 1
         for item in items:
             _write_indicator(ws, row, data, item, levels)
-            fit_row(ws, row, [
-                (item.indikator, widths[1]), (item.satuan, widths[2]),
-                (item.kendala, widths[-3]), (item.upaya, widths[-2]),
-                (item.penanggung_jawab, widths[-1]),
-            ])
+            fit_row(
+                ws,
+                row,
+                [
+                    (item.indikator, widths[1]),
+                    (item.satuan, widths[2]),
+                    (item.kendala, widths[-3]),
+                    (item.upaya, widths[-2]),
+                    (item.penanggung_jawab, widths[-1]),
+                ],
+            )
             row += 1
     # Section average
     put(ws, row, 1, "", fill=TOTAL_FILL, border=BORDER)
-    put(ws, row, 2, f"Rata-rata capaian {section.nama}", font=BOLD_FONT, fill=TOTAL_FILL,
-        border=BORDER, alignment=WRAP_TOP)
+    put(
+        ws,
+        row,
+        2,
+        f"Rata-rata capaian {section.nama}",
+        font=BOLD_FONT,
+        fill=TOTAL_FILL,
+        border=BORDER,
+        alignment=WRAP_TOP,
+    )
     for col in range(3, ncols + 1):
         put(ws, row, col, "", fill=TOTAL_FILL, border=BORDER)
     avg = put_number(ws, row, 8, section.average_capaian, NA, capaian=True)
@@ -279,12 +344,12 @@ def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> N
     put_predikat(ws, row, pred_col, section.predikat, levels, bold=True)
     row += 2
     put(ws, row, 1, NOTE, font=NOTE_FONT)
-    setup_print(ws, header_row, f"A{header_row + 1}",
-                f"{section.nama} — {data.period_label}")
+    setup_print(ws, header_row, f"A{header_row + 1}", f"{section.nama} — {data.period_label}")
 
 
-def _write_indicator(ws: Worksheet, row: int, data: ReportData, item: IndicatorRow,
-                     levels: tuple[str, ...]) -> None:
+def _write_indicator(
+    ws: Worksheet, row: int, data: ReportData, item: IndicatorRow, levels: tuple[str, ...]
+) -> None:
     put(ws, row, 1, item.no, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
     for col, text in ((2, item.indikator), (3, item.satuan)):
         put(ws, row, col, text, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
@@ -324,11 +389,15 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
         Column(f"Diverifikasi pada ({abbr})", 16),
     ]
     ncols = len(columns)
-    row = write_heading(ws, [
-        "REKAPITULASI PENGUKURAN KINERJA",
-        f"{data.office.nama.upper()} — {data.office.kabupaten.upper()}",
-        data.period_label,
-    ], ncols)
+    row = write_heading(
+        ws,
+        [
+            "REKAPITULASI PENGUKURAN KINERJA",
+            f"{data.office.nama.upper()} — {data.office.kabupaten.upper()}",
+            data.period_label,
+        ],
+        ncols,
+    )
     header_row = row
     write_header(ws, header_row, columns)
     row += 1
@@ -337,52 +406,125 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
         put(ws, row, 1, i, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
         put(ws, row, 2, section.kode, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
         put(ws, row, 3, section.nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-        put(ws, row, 4, section.kepala_nama, font=BODY_FONT, border=BORDER,
-            alignment=WRAP_TOP)
+        put(ws, row, 4, section.kepala_nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
         put(ws, row, 5, len(section.rows), font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
         put_number(ws, row, 6, section.average_capaian, NA, capaian=True)
         put_predikat(ws, row, 7, section.predikat, levels)
         for j, level in enumerate(levels):
-            put(ws, row, first_level_col + j, section.predikat_counts.get(level, 0),
-                font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
+            put(
+                ws,
+                row,
+                first_level_col + j,
+                section.predikat_counts.get(level, 0),
+                font=BODY_FONT,
+                border=BORDER,
+                alignment=NUM_ALIGN,
+            )
         col = first_level_col + len(levels)
         not_measured = sum(1 for r in section.rows if r.predikat is None)
         put(ws, row, col, not_measured, font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
-        put(ws, row, col + 1, local_time(section.submitted_at, data.tz) or DASH,
-            font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(ws, row, col + 2, section.submitted_by or DASH, font=BODY_FONT, border=BORDER,
-            alignment=WRAP_TOP)
-        put(ws, row, col + 3, section.verified_by or DASH, font=BODY_FONT, border=BORDER,
-            alignment=WRAP_TOP)
-        put(ws, row, col + 4, local_time(section.verified_at, data.tz) or DASH,
-            font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        fit_row(ws, row, [(section.nama, 34), (section.kepala_nama, 28),
-                          (section.submitted_by or "", 26), (section.verified_by or "", 26)])
+        put(
+            ws,
+            row,
+            col + 1,
+            local_time(section.submitted_at, data.tz) or DASH,
+            font=BODY_FONT,
+            border=BORDER,
+            alignment=MID_ALIGN,
+        )
+        put(
+            ws,
+            row,
+            col + 2,
+            section.submitted_by or DASH,
+            font=BODY_FONT,
+            border=BORDER,
+            alignment=WRAP_TOP,
+        )
+        put(
+            ws,
+            row,
+            col + 3,
+            section.verified_by or DASH,
+            font=BODY_FONT,
+            border=BORDER,
+            alignment=WRAP_TOP,
+        )
+        put(
+            ws,
+            row,
+            col + 4,
+            local_time(section.verified_at, data.tz) or DASH,
+            font=BODY_FONT,
+            border=BORDER,
+            alignment=MID_ALIGN,
+        )
+        fit_row(
+            ws,
+            row,
+            [
+                (section.nama, 34),
+                (section.kepala_nama, 28),
+                (section.submitted_by or "", 26),
+                (section.verified_by or "", 26),
+            ],
+        )
         row += 1
     # Office total
     for col in range(1, ncols + 1):
         put(ws, row, col, "", fill=TOTAL_FILL, border=BORDER)
-    put(ws, row, 3, f"{data.office.nama} (seluruh indikator)", font=BOLD_FONT,
-        fill=TOTAL_FILL, border=BORDER, alignment=WRAP_TOP)
-    put(ws, row, 5, sum(len(s.rows) for s in data.sections), font=BOLD_FONT, fill=TOTAL_FILL,
-        border=BORDER, alignment=NUM_ALIGN)
+    put(
+        ws,
+        row,
+        3,
+        f"{data.office.nama} (seluruh indikator)",
+        font=BOLD_FONT,
+        fill=TOTAL_FILL,
+        border=BORDER,
+        alignment=WRAP_TOP,
+    )
+    put(
+        ws,
+        row,
+        5,
+        sum(len(s.rows) for s in data.sections),
+        font=BOLD_FONT,
+        fill=TOTAL_FILL,
+        border=BORDER,
+        alignment=NUM_ALIGN,
+    )
     cell = put_number(ws, row, 6, data.office_average, NA, capaian=True)
     cell.font, cell.fill = BOLD_FONT, TOTAL_FILL
     put_predikat(ws, row, 7, data.office_predikat, levels, bold=True)
     for j, level in enumerate(levels):
-        put(ws, row, first_level_col + j,
+        put(
+            ws,
+            row,
+            first_level_col + j,
             sum(s.predikat_counts.get(level, 0) for s in data.sections),
-            font=BOLD_FONT, fill=TOTAL_FILL, border=BORDER, alignment=NUM_ALIGN)
-    put(ws, row, first_level_col + len(levels),
+            font=BOLD_FONT,
+            fill=TOTAL_FILL,
+            border=BORDER,
+            alignment=NUM_ALIGN,
+        )
+    put(
+        ws,
+        row,
+        first_level_col + len(levels),
         sum(1 for r in data.all_rows if r.predikat is None),
-        font=BOLD_FONT, fill=TOTAL_FILL, border=BORDER, alignment=NUM_ALIGN)
+        font=BOLD_FONT,
+        fill=TOTAL_FILL,
+        border=BORDER,
+        alignment=NUM_ALIGN,
+    )
     row += 2
     # Sasaran averages
     put(ws, row, 1, "Rata-rata capaian per sasaran", font=SUBTITLE_FONT)
     row += 1
     for col, text in ((1, "No"), (2, "Sasaran"), (6, "Rata-rata capaian (%)")):
-        put(ws, row, col, text, font=BOLD_FONT, fill=HEAD_FILL, border=BORDER,
-            alignment=WRAP_CENTER)
+        put(
+            ws, row, col, text, font=BOLD_FONT, fill=HEAD_FILL, border=BORDER, alignment=WRAP_CENTER
+        )
     ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
     ws.row_dimensions[row].height = 30
     row += 1
@@ -394,8 +536,12 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
         row += 1
     row += 1
     put(ws, row, 1, NOTE, font=NOTE_FONT)
-    setup_print(ws, header_row, f"A{header_row + 1}",
-                f"Rekapitulasi Pengukuran Kinerja — {data.period_label}")
+    setup_print(
+        ws,
+        header_row,
+        f"A{header_row + 1}",
+        f"Rekapitulasi Pengukuran Kinerja — {data.period_label}",
+    )
 
 
 def _write_evidence(ws: Worksheet, data: ReportData) -> None:
@@ -406,10 +552,14 @@ def _write_evidence(ws: Worksheet, data: ReportData) -> None:
         Column("Indikator", 50, wrap=True),
         Column("Bukti dukung (nama berkas / tautan)", 60, wrap=True),
     ]
-    row = write_heading(ws, [
-        "DAFTAR BUKTI DUKUNG",
-        f"{data.office.nama} — {data.period_label}",
-    ], len(columns))
+    row = write_heading(
+        ws,
+        [
+            "DAFTAR BUKTI DUKUNG",
+            f"{data.office.nama} — {data.period_label}",
+        ],
+        len(columns),
+    )
     header_row = row
     write_header(ws, header_row, columns)
     row += 1
@@ -419,20 +569,16 @@ def _write_evidence(ws: Worksheet, data: ReportData) -> None:
             for evidence in item.evidence or ("(belum ada bukti dukung)",):
                 n += 1
                 put(ws, row, 1, n, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-                put(ws, row, 2, section.nama, font=BODY_FONT, border=BORDER,
-                    alignment=WRAP_TOP)
+                put(ws, row, 2, section.nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
                 put(ws, row, 3, item.kode, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-                put(ws, row, 4, item.indikator, font=BODY_FONT, border=BORDER,
-                    alignment=WRAP_TOP)
-                cell = put(ws, row, 5, evidence, font=BODY_FONT, border=BORDER,
-                           alignment=WRAP_TOP)
+                put(ws, row, 4, item.indikator, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
+                cell = put(ws, row, 5, evidence, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
                 if re.match(r"https?://\S+$", evidence):
                     cell.hyperlink = evidence
                     cell.font = Font(name="Calibri", size=10, color="0563C1", underline="single")
                 fit_row(ws, row, [(section.nama, 30), (item.indikator, 50), (evidence, 60)])
                 row += 1
-    setup_print(ws, header_row, f"A{header_row + 1}",
-                f"Daftar Bukti Dukung — {data.period_label}")
+    setup_print(ws, header_row, f"A{header_row + 1}", f"Daftar Bukti Dukung — {data.period_label}")
 
 
 def _write_history(ws: Worksheet, data: ReportData) -> None:
@@ -445,28 +591,52 @@ def _write_history(ws: Worksheet, data: ReportData) -> None:
         Column("Catatan", 40, wrap=True),
         Column("Ketepatan waktu", 13),
     ]
-    row = write_heading(ws, [
-        "RIWAYAT PROSES PENGUMPULAN DAN PENGUKURAN DATA KINERJA",
-        f"{data.office.nama} — {data.period_label}",
-    ], len(columns))
+    row = write_heading(
+        ws,
+        [
+            "RIWAYAT PROSES PENGUMPULAN DAN PENGUKURAN DATA KINERJA",
+            f"{data.office.nama} — {data.period_label}",
+        ],
+        len(columns),
+    )
     header_row = row
     write_header(ws, header_row, columns)
     row += 1
     for i, entry in enumerate(data.history, start=1):
         put(ws, row, 1, i, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(ws, row, 2, local_time(entry.at, data.tz), font=BODY_FONT, border=BORDER,
-            alignment=MID_ALIGN)
-        for col, text in ((3, entry.actor), (4, entry.role_title), (5, entry.action),
-                          (6, entry.note)):
+        put(
+            ws,
+            row,
+            2,
+            local_time(entry.at, data.tz),
+            font=BODY_FONT,
+            border=BORDER,
+            alignment=MID_ALIGN,
+        )
+        for col, text in (
+            (3, entry.actor),
+            (4, entry.role_title),
+            (5, entry.action),
+            (6, entry.note),
+        ):
             put(ws, row, col, text, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
         late = entry.on_time is False
-        put(ws, row, 7, on_time_label(entry.on_time), border=BORDER, alignment=MID_ALIGN,
-            font=Font(name="Calibri", size=10, bold=late, color="C00000" if late else None))
-        fit_row(ws, row, [(entry.actor, 30), (entry.role_title, 30), (entry.action, 34),
-                          (entry.note, 40)])
+        put(
+            ws,
+            row,
+            7,
+            on_time_label(entry.on_time),
+            border=BORDER,
+            alignment=MID_ALIGN,
+            font=Font(name="Calibri", size=10, bold=late, color="C00000" if late else None),
+        )
+        fit_row(
+            ws,
+            row,
+            [(entry.actor, 30), (entry.role_title, 30), (entry.action, 34), (entry.note, 40)],
+        )
         row += 1
-    setup_print(ws, header_row, f"A{header_row + 1}",
-                f"Riwayat Proses — {data.period_label}")
+    setup_print(ws, header_row, f"A{header_row + 1}", f"Riwayat Proses — {data.period_label}")
 
 
 def build_rekap(data: ReportData) -> bytes:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.messages import Outbound
+from flows.core.messages import Outbound
 from storage.models import Identity, Outbox
 
 NO_ADDRESS = "waiting"  # the person has no chat yet; delivered once they register

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator, SentMessage
+from bot.offline.emulator import BotApiEmulator, SentMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-TOKEN"

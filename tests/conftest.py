@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.emulator import BotApiEmulator
+from bot.offline.emulator import BotApiEmulator
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 from tests.botproc import TOKEN

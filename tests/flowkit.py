@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.app import build_router
-from flows.context import Ctx
-from flows.messages import Inbound, InboundFile, Reply
-from flows.router import Core
+from bot.bootstrap import build_router
+from flows.core.context import Ctx
+from flows.core.messages import Inbound, InboundFile, Reply
+from flows.core.router import Core
 from storage.db import Database
 from storage.models import Identity, Indicator, Office, Outbox, Person, Section
 
@@ -264,8 +264,8 @@ async def seed_small_office(db: Database) -> dict[str, int]:
 
 async def open_quarter(chat: Chat, office_code: str, key: str) -> None:
     """Open a TW cycle at its isi step and hand out the sheets, as the admin tool does."""
-    from flows import engine
-    from flows.periods import Period
+    from flows.domain.periods import Period
+    from flows.sop import engine
 
     async def work(ctx: Ctx) -> None:
         office = await ctx.session.scalar(select(Office).where(Office.code == office_code))
@@ -288,6 +288,18 @@ async def play(chat: Chat, address: str, script: list[str]) -> list[Sent]:
 
 
 #: The small office's TW III sheets, filled and sent (no upaya: nothing is Sedang or below).
-SMALL_PEM = ["/isi", "48", "50", "tap:Lewati", "tap:Lewati", "7", "tap:Lewati", "tap:Lewati",
-             "2,5", "tap:Lewati", "tap:Lewati", "tap:Kirim"]
+SMALL_PEM = [
+    "/isi",
+    "48",
+    "50",
+    "tap:Lewati",
+    "tap:Lewati",
+    "7",
+    "tap:Lewati",
+    "tap:Lewati",
+    "2,5",
+    "tap:Lewati",
+    "tap:Lewati",
+    "tap:Kirim",
+]
 SMALL_PK = ["/isi", "3", "tap:Lewati", "tap:Lewati", "tap:Kirim"]

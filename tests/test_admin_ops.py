@@ -19,10 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
-from bot.delivery import Delivery, DeliveryFailed, DeliveryJob, DeliveryRetry
-from flows.fmt import fmt_date
-from flows.messages import Reply
-from flows.sop import load_preset
+from bot.workers.delivery import Delivery, DeliveryFailed, DeliveryJob, DeliveryRetry
+from flows.core.messages import Reply
+from flows.domain.fmt import fmt_date
+from flows.sop.preset import load_preset
 from handlers import telegram as tg
 from storage.db import Database
 from storage.models import (
@@ -553,9 +553,9 @@ async def test_delivery_logs_one_line_per_attempt(
     sender = FakeSender(
         {"111": "77", "222": DeliveryRetry(None), "333": DeliveryFailed("Forbidden: blocked")}
     )
-    caplog.set_level(logging.INFO, logger="bot.delivery")
+    caplog.set_level(logging.INFO, logger="bot.workers.delivery")
     assert await Delivery(db, {"telegram": sender}, FixedClock()).drain() == 2
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.workers.delivery"]
     assert lines == [
         "outbox 1 channel=telegram result=sent attempt=1",
         "outbox 2 channel=telegram result=retry attempt=1",

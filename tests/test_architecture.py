@@ -30,7 +30,11 @@ def test_flows_source_imports_no_channel_library():
 
 
 def test_importing_every_flow_loads_no_channel_library():
-    modules = [f"flows.{p.stem}" for p in (ROOT / "flows").glob("*.py") if p.stem != "__init__"]
+    modules = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "flows").rglob("*.py")
+        if p.stem != "__init__"
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

@@ -1,4 +1,4 @@
-"""Tests for flows.calendar: office hours, holidays (holidays 0.109, country ID) and deadlines."""
+"""Tests for flows.domain.calendar: office hours, holidays (country ID) and deadlines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.calendar import (
+from flows.domain.calendar import (
     DEFAULT_EXTRA_DAY_OFF_LABEL,
     OfficeCalendar,
     OfficeHours,
@@ -306,7 +306,7 @@ def test_wita_office_from_utc() -> None:
 
 def test_office_settings_calendar_wita_with_local_holiday() -> None:
     """``calendar_for`` (the office file's settings): WITA hours and a local extra holiday."""
-    from flows.office_file import calendar_for
+    from flows.setup.office_file import calendar_for
 
     cal = calendar_for(
         "Asia/Makassar",

@@ -2,7 +2,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from flows.capaian import (
+from flows.domain.capaian import (
     DEFAULT_SCALE,
     PredikatScale,
     aggregate,

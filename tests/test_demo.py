@@ -11,9 +11,9 @@ import openpyxl
 import pypdf
 import pytest
 
-from bot import demo as demo_module
 from bot.cli import main
-from bot.demo import DemoResult, run_demo
+from bot.offline import demo as demo_module
+from bot.offline.demo import DemoResult, run_demo
 
 
 def _child_pids() -> set[int]:

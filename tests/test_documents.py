@@ -14,12 +14,13 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from bot.delivery import Delivery, DeliveryJob
-from bot.documents import MAX_ATTEMPTS, DocumentWorker
-from flows import documents, rekap_cmd
-from flows.context import Ctx
-from flows.messages import Inbound
-from flows.router import Core, Router
+from bot.workers.delivery import Delivery, DeliveryJob
+from bot.workers.documents import MAX_ATTEMPTS, DocumentWorker
+from flows.chat import rekap_cmd
+from flows.core.context import Ctx
+from flows.core.messages import Inbound
+from flows.core.router import Core, Router
+from flows.sop import documents
 from reports.data import ReportData
 from storage.db import Database
 from storage.models import Acting, Cycle, DocumentJob, Event, Outbox, Person, StoredFile

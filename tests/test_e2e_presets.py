@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import func, select
 
-from bot.emulator import BotApiEmulator
-from flows.office_file import calendar_for
-from flows.sop import load_preset, preset_ids
+from bot.offline.emulator import BotApiEmulator
+from flows.setup.office_file import calendar_for
+from flows.sop.preset import load_preset, preset_ids
 from storage.db import Database
 from storage.models import Cycle, DocumentJob, Event, InboundSeen, Office, Outbox, Worksheet
 from tests.botproc import BotProcess, User

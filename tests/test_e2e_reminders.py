@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.emulator import BotApiEmulator
+from bot.offline.emulator import BotApiEmulator
 from storage.db import Database
 from storage.models import Reminder
 from tests.botproc import BotProcess, User

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.emulator import BotApiEmulator
+from bot.offline.emulator import BotApiEmulator
 from storage.db import Database
 from storage.models import Entry, Indicator, InviteCode, Person, StoredFile, Worksheet
 from tests.botproc import BotProcess, User

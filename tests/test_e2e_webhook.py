@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.emulator import BotApiEmulator
+from bot.offline.emulator import BotApiEmulator
 from tests.botproc import ROOT, TOKEN, BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
 

@@ -1,4 +1,4 @@
-"""Tests for bot.emulator: a real python-telegram-bot client against the local Bot API emulator."""
+"""Tests for bot.offline.emulator: a real python-telegram-bot client against the emulator."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.emulator import BotApiEmulator, EmulatorError
+from bot.offline.emulator import BotApiEmulator, EmulatorError
 
 TOKEN = "123456:TEST-TOKEN"
 USER = 1001

@@ -137,7 +137,7 @@ async def test_taps_are_checked_on_the_server(db):
     await start_chain(chat)
     # A stale button after a decision changes nothing.
     token = await chat.button_token(PLANNER, "Bagikan")
-    from flows.messages import Inbound
+    from flows.core.messages import Inbound
 
     before = await actions(db)
     reply = await chat.core.handle(
@@ -183,7 +183,7 @@ async def test_two_approvers_at_once_make_one_transition(db):
     assert both == {SEKCAM, PLANNER}
     import asyncio
 
-    from flows.messages import Inbound
+    from flows.core.messages import Inbound
 
     t1 = await chat.button_token(SEKCAM, "Teruskan")
     t2 = await chat.button_token(PLANNER, "Teruskan")
@@ -306,8 +306,8 @@ async def test_a_meeting_is_set_with_date_time_and_place(db):
 def test_reason_codes_and_meeting_parsing():
     from datetime import date as d
 
-    from flows.sheet_review import split_reason
-    from flows.step_talk import parse_date, parse_time
+    from flows.sop.review import split_reason
+    from flows.sop.step_talk import parse_date, parse_time
 
     codes = ["PEM-1", "PEM-2"]
     assert split_reason("PEM-2: angka salah", codes) == (["PEM-2"], "angka salah")
@@ -323,7 +323,7 @@ def test_reason_codes_and_meeting_parsing():
 
 
 async def test_a_sekcam_of_another_office_cannot_act_on_this_one(db):
-    from flows.messages import Inbound
+    from flows.core.messages import Inbound
     from storage.models import ButtonToken, Identity, Office
 
     await seed_small_office(db)

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from flows.fmt import (
+from flows.domain.fmt import (
     fmt_date,
     fmt_datetime,
     fmt_day_date,

@@ -2,7 +2,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from flows.numparse import ParsedNumber, parse_number
+from flows.domain.numparse import ParsedNumber, parse_number
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from flows.office_file import (
+from flows.setup.office_file import (
     OfficeFileError,
     calendar_for,
     load_office_file,
@@ -21,7 +21,7 @@ from flows.office_file import (
     predikat_scale_for,
     slugify,
 )
-from flows.office_import import (
+from flows.setup.office_import import (
     INVITE_ALPHABET,
     INVITE_LENGTH,
     ImportReport,
@@ -627,7 +627,7 @@ async def test_reissue_invite_errors_in_indonesian(db: Database) -> None:
 def test_time_zone_defaults_to_the_setting_when_the_file_names_none():
     import yaml
 
-    from flows.office_file import parse_office
+    from flows.setup.office_file import parse_office
 
     data = yaml.safe_load(SAMPLE_OFFICE.read_text(encoding="utf-8"))
     del data["kantor"]["zona_waktu"]

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from flows.periods import Period, parse_period, previous_quarter, quarter_just_ended, roman
+from flows.domain.periods import Period, parse_period, previous_quarter, quarter_just_ended, roman
 
 
 def test_roman():

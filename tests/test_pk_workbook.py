@@ -13,9 +13,9 @@ import yaml
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from flows.office_file import OfficeFileError, parse_office
-from flows.office_import import import_office
-from flows.pk_workbook import COLUMNS, GUIDE_SHEET, SHEET, import_pk, read_pk, write_template
+from flows.setup.office_file import OfficeFileError, parse_office
+from flows.setup.office_import import import_office
+from flows.setup.pk_workbook import COLUMNS, GUIDE_SHEET, SHEET, import_pk, read_pk, write_template
 from storage.db import Database
 from storage.models import Event, Indicator
 from tests.conftest import SAMPLE_OFFICE

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from flows.calendar import OfficeCalendar, SopDuration
-from flows.periods import Period
-from flows.sop import (
+from flows.domain.calendar import OfficeCalendar, SopDuration
+from flows.domain.periods import Period
+from flows.sop.preset import (
     DEFAULT_TITLES,
     JENIS,
     PRESET_DIR,
@@ -275,7 +275,7 @@ def test_parse_preset_accepts_plain_safe_load(tmp_path: Path) -> None:
 
 
 def test_copy_of_builtin_with_own_id(tmp_path: Path) -> None:
-    src = Path(__file__).resolve().parent.parent / "flows" / "presets" / "kertosono.yaml"
+    src = Path(__file__).resolve().parent.parent / "flows" / "sop" / "presets" / "kertosono.yaml"
     text = src.read_text(encoding="utf-8").replace("id: kertosono", "id: kertosono-kantor-saya")
     (tmp_path / "saya.yaml").write_text(text, encoding="utf-8")
     p = load_preset(tmp_path / "saya.yaml")
@@ -352,14 +352,14 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_preset_reminder_plan_is_read_and_checked(tmp_path):
-    from flows.sop import PresetError, load_preset_file
+    from flows.sop.preset import PresetError, load_preset_file
 
     src = (PRESET_DIR / "setwan-jambi.yaml").read_text(encoding="utf-8")
     good = tmp_path / "setwan-jambi.yaml"
     good.write_text(src + "\npengingat: {sebelum_hari: 2, ringkasan_camat: false}\n", "utf-8")
     preset = load_preset_file(good)
     assert dict(preset.pengingat) == {"sebelum_hari": 2, "ringkasan_camat": False}
-    from flows.reminders import ReminderPlan
+    from flows.sop.reminders import ReminderPlan
 
     plan = ReminderPlan.of(preset.pengingat, {"sebelum_hari": 3})
     assert plan.sebelum_hari == 3 and plan.ringkasan_camat is False

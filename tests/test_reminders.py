@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.scheduler import JOB_NEXT, JOB_TICK, FileClock, ReminderScheduler
-from flows import reminders
-from flows.context import Ctx
-from flows.reminders import ReminderPlan
+from flows.core.context import Ctx
+from flows.sop import reminders
+from flows.sop.reminders import ReminderPlan
 from storage.db import Database
 from storage.models import (
     Acting,
@@ -304,8 +304,13 @@ async def test_escalation_of_late_approvers_goes_one_up(db):
 async def test_camat_digest_once_per_working_morning(db):
     _, chat = await setup(db)
     counts = []
-    for moment in (FRI_MORNING, wib(10, 9, 10), wib(10, 9, 15, 59), NEXT_MONDAY_MORNING,
-                   wib(10, 12, 13)):
+    for moment in (
+        FRI_MORNING,
+        wib(10, 9, 10),
+        wib(10, 9, 15, 59),
+        NEXT_MONDAY_MORNING,
+        wib(10, 12, 13),
+    ):
         _, out = await sweep_at(chat, moment)
         counts.append(sum("Ringkasan harian" in t for t in to(out, CAMAT)))
     assert counts == [1, 0, 0, 1, 0]
@@ -315,8 +320,9 @@ async def test_office_settings_change_the_plan(db):
     ids, chat = await setup(db)
     async with db.transaction() as s:
         office = await s.get(Office, ids["office"])
-        office.settings = {"pengingat": {"sebelum_hari": 0, "eskalasi": False,
-                                         "ringkasan_camat": False}}
+        office.settings = {
+            "pengingat": {"sebelum_hari": 0, "eskalasi": False, "ringkasan_camat": False}
+        }
     _, out = await sweep_at(chat, WED_MORNING)
     assert out == []
     _, out = await sweep_at(chat, THU_MORNING)
@@ -397,9 +403,18 @@ async def test_extend_moves_the_deadline_tells_everyone_and_replans(db):
 async def test_an_acting_sekcam_may_extend(db):
     ids, chat = await setup(db)
     async with db.transaction() as s:
-        s.add(Acting(office_id=ids["office"], person_id=ids["kasi"], role="sekcam", kind="Plh",
-                     starts=date(2026, 10, 1), ends=date(2026, 10, 31), reason="dinas luar",
-                     created_at=MONDAY))
+        s.add(
+            Acting(
+                office_id=ids["office"],
+                person_id=ids["kasi"],
+                role="sekcam",
+                kind="Plh",
+                starts=date(2026, 10, 1),
+                ends=date(2026, 10, 31),
+                reason="dinas luar",
+                created_at=MONDAY,
+            )
+        )
     out = await chat.say(KASI, "/perpanjang 3 jam menunggu data desa")
     assert any("Batas baru: Jumat, 9 Oktober 2026 pukul 10.30 WIB" in m.text for m in out)
     async with db.transaction() as s:
@@ -423,8 +438,13 @@ async def test_scheduler_keeps_two_jobs_with_many_pending_reminders(db):
     async with db.transaction() as s:
         cycle = (await s.scalars(select(Cycle))).one()
         for i in range(150):
-            p = Person(office_id=ids["office"], nip=f"19900101201501{i:04d}", nama=f"Staf {i}",
-                       jabatan="Kasi", role="kasi")
+            p = Person(
+                office_id=ids["office"],
+                nip=f"19900101201501{i:04d}",
+                nama=f"Staf {i}",
+                jabatan="Kasi",
+                role="kasi",
+            )
             s.add(p)
             await s.flush()
             s.add(Worksheet(cycle_id=cycle.id, person_id=p.id, section_id=1))

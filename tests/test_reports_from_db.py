@@ -1,4 +1,4 @@
-"""ReportData from the database: numbers from flows.measure, roll-ups, history, xlsx and PDF."""
+"""ReportData from the database: numbers from flows.domain.measure, roll-ups, history, files."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from flows.capaian import average_capaian
-from flows.measure import Reported, figures
-from flows.sheet_data import targets_of
+from flows.domain.capaian import average_capaian
+from flows.domain.measure import Reported, figures
+from flows.sop.report_data import normalize_period_key, report_data
+from flows.sop.sheet_data import targets_of
 from reports.data import ReportData, file_name
-from reports.from_db import normalize_period_key, report_data
 from reports.pdf import render_laporan_pdf
 from reports.xlsx import build_rekap
 from storage.db import Database

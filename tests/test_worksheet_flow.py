@@ -145,7 +145,7 @@ async def test_submit_refused_while_incomplete_and_stale_buttons(db):
     tokens = [
         b["token"] for m in first_skip for row in m.buttons for b in row if b["label"] == "Lewati"
     ]
-    from flows.messages import Inbound
+    from flows.core.messages import Inbound
 
     reply = await chat.core.handle(Inbound("telegram", KASI, "x1", button=tokens[0]))
     assert "tidak berlaku" in reply.toast
@@ -185,7 +185,7 @@ async def test_a_person_never_sees_another_offices_sheet(db):
     assert len(out) == 1 and "tidak ada kertas kerja" in out[0].text
     assert "PEM-1" not in out[0].text
     toast_token = await chat.button_token(KASI, "Isi sekarang")
-    from flows.messages import Inbound
+    from flows.core.messages import Inbound
 
     reply = await chat.core.handle(Inbound("telegram", "777", "t1", button=toast_token))
     assert "bukan untuk Anda" in reply.toast

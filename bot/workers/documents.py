@@ -1,0 +1,295 @@
+"""Render queued documents (rekap xlsx, laporan PDF) and send them through the outbox.
+
+Per job: a short transaction claims an attempt, another builds the ReportData; rendering runs
+outside any transaction and off the event loop (a process pool in production); one last
+transaction stores the file, logs the archive hash of a final document and queues one
+document message per recipient. A job is a row: after a crash it is picked up again, and an
+attempt that never finished still counts, so a job that kills the renderer cannot loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.workers.drainer import Drainer
+from flows.chat.rekap_cmd import ALLOWED_ROLES
+from flows.core import texts
+from flows.core.context import Clock
+from flows.core.messages import Outbound
+from flows.sop.documents import MIME, file_name, kind_word, period_of_key
+from flows.sop.report_data import report_data
+from reports.data import ReportData
+from reports.pdf import make_render_executor, render_laporan_pdf
+from reports.xlsx import build_rekap
+from storage import outbox
+from storage.db import Database
+from storage.models import Cycle, DocumentJob, Event, Office, Person, StoredFile
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RETRY_SECONDS = 30  # first retry after 30 s, then 60 s
+MAX_NAME = 200  # StoredFile.file_name
+
+Renderer = Callable[[ReportData], bytes]
+#: Module-level functions, so a process pool can pickle them.
+RENDERERS: dict[str, Renderer] = {"rekap": build_rekap, "laporan": render_laporan_pdf}
+
+
+class DocumentWorker(Drainer):
+    """Drains pending DocumentJob rows; ``notify()`` wakes ``run_forever`` at once."""
+
+    what = "document"
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        executor: Executor | None = None,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.clock = clock
+        self.executor = executor
+        self.on_outbox = on_outbox or (lambda: None)
+        self.renderers: dict[str, Renderer] = dict(RENDERERS)
+        self._not_before: dict[int, datetime] = {}
+
+    async def drain(self) -> int:
+        """Try every pending job that is due; returns how many were attempted."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            ids = list(
+                await session.scalars(
+                    select(DocumentJob.id)
+                    .where(DocumentJob.status == "pending")
+                    .order_by(DocumentJob.id)
+                )
+            )
+        handled = 0
+        for job_id in ids:
+            due = self._not_before.get(job_id)
+            if due is not None and due > now:
+                continue
+            if await self._process(job_id):
+                handled += 1
+        return handled
+
+    # --- one job ---------------------------------------------------------------------------
+
+    async def _process(self, job_id: int) -> bool:
+        if not await self._claim(job_id):
+            return False
+        try:
+            async with self.db.transaction() as session:
+                job = await session.get(DocumentJob, job_id)
+                assert job is not None
+                kind = job.kind
+                if await self._reuse_final(session, job):
+                    return True
+                data = await report_data(
+                    session, job.cycle_id, job.period_key, now=self.clock.now()
+                )
+            render = self.renderers[kind]
+            loop = asyncio.get_running_loop()
+            content = await loop.run_in_executor(self.executor, render, data)
+            await self._store(job_id, data, content)
+        except Exception as exc:
+            log.exception("document job %s failed", job_id)
+            if isinstance(exc, BrokenProcessPool) and isinstance(
+                self.executor, ProcessPoolExecutor
+            ):
+                self.executor = make_render_executor()  # the old pool cannot run anything
+            await self._failed(job_id, f"{type(exc).__name__}: {exc}")
+        return True
+
+    async def _reuse_final(self, session: AsyncSession, job: DocumentJob) -> bool:
+        """A copy of a final document (the laporkan step) is the archived file itself."""
+        cycle = await session.get(Cycle, job.cycle_id)
+        final_at = (cycle.data or {}).get("final") if cycle is not None else None
+        if job.final or cycle is None or not final_at:
+            return False
+        events = await session.scalars(
+            select(Event)
+            .where(Event.cycle_id == cycle.id, Event.action == "arsip.simpan")
+            .order_by(Event.id.desc())
+        )
+        since = datetime.fromisoformat(final_at)
+        archived = next(
+            (
+                e
+                for e in events
+                if e.data.get("kind") == job.kind
+                and e.data.get("period_key") == job.period_key
+                and e.at >= since
+            ),
+            None,
+        )
+        if archived is None:
+            return False
+        office = await session.get(Office, cycle.office_id)
+        assert office is not None
+        now = self.clock.now()
+        job.file_id = int(archived.data["file_id"])
+        job.status, job.done_at, job.error = "done", now, ""
+        await _send(session, job, job.file_id, office.nama, now)
+        self._not_before.pop(job.id, None)
+        log.info("document job %s reuses archived file %s", job.id, job.file_id)
+        self.on_outbox()
+        return True
+
+    async def _claim(self, job_id: int) -> bool:
+        """Count the attempt before it starts; a job that used up its attempts fails."""
+        async with self.db.transaction() as session:
+            job = await session.get(DocumentJob, job_id)
+            if job is None or job.status != "pending":
+                return False
+            if job.attempts >= MAX_ATTEMPTS:
+                await self._give_up(session, job, job.error or "attempt did not finish")
+                give_up = True
+            else:
+                job.attempts += 1
+                give_up = False
+        if give_up:
+            self.on_outbox()
+            return False
+        return True
+
+    async def _store(self, job_id: int, data: ReportData, content: bytes) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            job = await session.get(DocumentJob, job_id)
+            if job is None or job.status != "pending":
+                return
+            cycle = await session.get(Cycle, job.cycle_id)
+            assert cycle is not None
+            digest = hashlib.sha256(content).hexdigest()
+            stored = StoredFile(
+                cycle_id=job.cycle_id,
+                kind=job.kind,
+                file_name=_fit(file_name(job.kind, data)),
+                mime=MIME[job.kind],
+                size=len(content),
+                sha256=digest,
+                content=content,
+                created_at=now,
+            )
+            session.add(stored)
+            await session.flush()
+            job.file_id = stored.id
+            job.status = "done"
+            job.done_at = now
+            job.error = ""
+            if job.final:
+                session.add(
+                    Event(
+                        office_id=cycle.office_id,
+                        cycle_id=cycle.id,
+                        action="arsip.simpan",
+                        subject=f"stored_file:{stored.id}",
+                        data={
+                            "sha256": digest,
+                            "file_id": stored.id,
+                            "kind": job.kind,
+                            "period_key": job.period_key,
+                            "job_id": job.id,
+                        },
+                        at=now,
+                    )
+                )
+            await _send(session, job, stored.id, data.office.nama, now)
+        self._not_before.pop(job_id, None)
+        log.info("document job %s done: %s (%d bytes)", job_id, stored.file_name, len(content))
+        self.on_outbox()
+
+    async def _failed(self, job_id: int, error: str) -> None:
+        now = self.clock.now()
+        gave_up = False
+        async with self.db.transaction() as session:
+            job = await session.get(DocumentJob, job_id)
+            if job is None or job.status != "pending":
+                return
+            job.error = error[:1000]
+            if job.attempts >= MAX_ATTEMPTS:
+                await self._give_up(session, job, job.error)
+                gave_up = True
+            else:
+                delay = RETRY_SECONDS * 2 ** max(job.attempts - 1, 0)
+                self._not_before[job_id] = now + timedelta(seconds=delay)
+        if gave_up:
+            self.on_outbox()
+
+    async def _give_up(self, session: AsyncSession, job: DocumentJob, error: str) -> None:
+        """Mark the job failed and tell each recipient politely."""
+        now = self.clock.now()
+        job.status = "failed"
+        job.error = error[:1000]
+        job.done_at = now
+        self._not_before.pop(job.id, None)
+        people = {
+            p.id: p
+            for p in await session.scalars(
+                select(Person).where(Person.id.in_([int(i) for i in job.recipients] or [-1]))
+            )
+        }
+        period = period_of_key(job.period_key)
+        messages = [
+            Outbound(
+                text=texts.render(
+                    "dokumen/gagal",
+                    jenis=kind_word(job.kind),
+                    periode=period,
+                    bisa_minta=pid in people and people[pid].role in ALLOWED_ROLES,
+                ),
+                person_id=int(pid),
+                dedupe_key=f"dokumen:{job.id}:gagal:{pid}",
+            )
+            for pid in (int(i) for i in job.recipients)
+        ]
+        await outbox.enqueue(session, messages, now)
+        log.warning("document job %s failed for good: %s", job.id, error)
+
+
+async def _send(
+    session: AsyncSession, job: DocumentJob, file_id: int, office_name: str, now: datetime
+) -> None:
+    """One document message per recipient of the job."""
+    caption = texts.render(
+        "dokumen/keterangan",
+        jenis=kind_word(job.kind),
+        periode=period_of_key(job.period_key),
+        kantor=office_name,
+        final=job.final,
+        catatan=job.note,
+    )
+    await outbox.enqueue(
+        session,
+        [
+            Outbound(
+                text=caption,
+                document_id=file_id,
+                person_id=int(pid),
+                dedupe_key=f"dokumen:{job.id}:berkas:{pid}",
+            )
+            for pid in job.recipients
+        ],
+        now,
+    )
+
+
+def _fit(name: str) -> str:
+    """Keep a file name within the column, extension intact."""
+    if len(name) <= MAX_NAME:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return stem[: MAX_NAME - len(ext) - 1] + dot + ext

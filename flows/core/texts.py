@@ -1,0 +1,61 @@
+"""Every word a user reads comes from templates/: chat messages and button labels."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from flows.domain import fmt
+from flows.domain.periods import roman
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def qty(value: object, satuan: str) -> str:
+    """A number with its unit: "96%", "7 Desa"."""
+    number = fmt.fmt_number(value)  # type: ignore[arg-type]
+    return f"{number}{satuan}" if satuan == "%" else f"{number} {satuan}"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "chat"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,  # plain text messages, no parse mode
+    )
+    env.filters.update(
+        num=fmt.fmt_number,
+        pct=fmt.fmt_percent,
+        date=fmt.fmt_date,
+        nip=fmt.fmt_nip,
+        roman=roman,
+        qty=qty,
+        waktu=fmt.fmt_datetime,
+        hari=fmt.fmt_day_date,
+        zona=fmt.tz_abbrev,
+    )
+    env.globals["label"] = label
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render ``templates/chat/<name>.txt`` to a message text."""
+    return _env().get_template(f"{name}.txt").render(**context).strip()
+
+
+@cache
+def _labels() -> dict[str, str]:
+    return yaml.safe_load((TEMPLATES / "chat" / "labels.yaml").read_text(encoding="utf-8"))
+
+
+def label(key: str) -> str:
+    """A short word from ``templates/chat/labels.yaml`` (buttons, statuses, roles)."""
+    return _labels()[key]
