@@ -36,6 +36,7 @@ from flows.domain.capaian import PredikatScale, average_capaian, is_sedang_or_be
 from flows.domain.fmt import fmt_number
 from flows.domain.measure import Reported, figures
 from flows.domain.periods import Period
+from flows.domain.states import COUNTED
 from flows.setup.office_file import predikat_scale_for
 from flows.sop.preset import Preset, load_preset
 from flows.sop.sheet_data import targets_of
@@ -53,7 +54,6 @@ from storage.models import Office as OfficeRow
 __all__ = ["COUNTED", "ReportNotFound", "normalize_period_key", "report_data"]
 
 #: Worksheet statuses whose answers count in a report.
-COUNTED = ("submitted", "accepted")
 
 HISTORY_FILE = Path(__file__).resolve().parents[2] / "templates" / "laporan" / "riwayat.yaml"
 _ANNUAL_KEY = re.compile(r"(?P<year>\d{4})-(?:TAHUN|TAHUNAN|Y)", re.I)
