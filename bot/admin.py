@@ -30,6 +30,7 @@ from flows.core.router import Core
 from flows.domain.fmt import fmt_nip, normalize_nip, tz_abbrev
 from flows.domain.periods import Period, parse_period, quarter_just_ended
 from flows.domain.roles import ACTING, ROLES
+from flows.domain.states import CycleState
 from flows.setup.office_file import OfficeFileError, load_office_file
 from flows.setup.office_import import import_office, invite_message
 from flows.setup.office_import import reissue_invite as reissue_invite_flow
@@ -220,7 +221,7 @@ async def _office_row(session: AsyncSession, office: Office) -> OfficeRow:
     )
     running = await session.scalar(
         select(Cycle)
-        .where(Cycle.office_id == office.id, Cycle.status == "running")
+        .where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
         .order_by(Cycle.period_key.desc(), Cycle.id.desc())
         .limit(1)
     )

@@ -14,6 +14,7 @@ from flows.core.router import Router
 from flows.domain.capaian import is_sedang_or_below
 from flows.domain.numparse import parse_number
 from flows.domain.periods import Period
+from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState
 from flows.sop import review as sheet_review
 from flows.sop.lifecycle import Verb, transition
@@ -159,7 +160,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
     ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
-    reviewer = load_preset(cycle.preset).title("perencana")
+    reviewer = load_preset(cycle.preset).title(Role.PERENCANA)
     ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
     await sheet_review.sheet_submitted(ctx, ws, cycle, items)
 
