@@ -15,7 +15,7 @@ from flows.domain.capaian import is_sedang_or_below
 from flows.domain.numparse import parse_number
 from flows.domain.periods import Period
 from flows.domain.roles import Role
-from flows.domain.states import FILLABLE, CycleState
+from flows.domain.states import FILLABLE, CycleState, EntryState
 from flows.sop import review as sheet_review
 from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_preset
@@ -144,7 +144,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     cycle = await ctx.session.get(Cycle, ws.cycle_id)
     assert cycle is not None and ctx.person is not None
     items = await sheet_items(ctx.session, ws, cycle)
-    missing = [i for i in items if i.measured and i.entry.editable and not i.entry.filled]
+    missing = [i for i in items if i.measured and i.state is EntryState.EMPTY]
     if missing:
         ctx.reply(texts.render("isi/belum_lengkap", items=missing))
         return

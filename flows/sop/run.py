@@ -17,7 +17,7 @@ from flows.core.context import Ctx
 from flows.core.people import Actor, actors
 from flows.domain.periods import Period
 from flows.domain.roles import Role
-from flows.domain.states import CycleState, SheetState, StepKind
+from flows.domain.states import CycleState, StepKind
 from flows.setup.office_file import calendar_for
 from flows.sop.preset import Preset, Step, load_preset
 from storage.models import Cycle, Office, StepDeadline, Worksheet
@@ -197,7 +197,3 @@ async def as_owner(ctx: Ctx, run: Run, ws: Worksheet) -> Actor | None:
     if ctx.person is None or ctx.person.id != ws.person_id:
         return None
     return Actor(ctx.person)
-
-
-def still_open(ws: Worksheet) -> bool:
-    return ws.status in (SheetState.OPEN, SheetState.RETURNED)

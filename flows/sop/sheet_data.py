@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.domain.measure import Figures, Reported, Targets, figures
 from flows.domain.periods import Period
-from flows.domain.states import FILLABLE, CycleState
+from flows.domain.states import FILLABLE, CycleState, EntryState
 from storage.models import Cycle, Entry, Indicator, Worksheet
 
 __all__ = ["FILLABLE", "Item", "active_sheet", "quarter_history", "sheet_items", "targets_of"]
@@ -28,6 +28,10 @@ class Item:
     @property
     def target_sd(self) -> Decimal | None:
         return self.indicator.target_sd(self.quarter)
+
+    @property
+    def state(self) -> EntryState:
+        return EntryState.of(filled=self.entry.filled, editable=self.entry.editable)
 
     @property
     def measured(self) -> bool:
