@@ -29,6 +29,8 @@ from flows.core.context import Ctx, SystemClock
 from flows.core.router import Core
 from flows.domain.fmt import fmt_nip, normalize_nip, tz_abbrev
 from flows.domain.periods import Period, parse_period, quarter_just_ended
+from flows.domain.roles import ACTING, ROLES
+from flows.domain.states import CycleState
 from flows.setup.office_file import OfficeFileError, load_office_file
 from flows.setup.office_import import import_office, invite_message
 from flows.setup.office_import import reissue_invite as reissue_invite_flow
@@ -39,7 +41,6 @@ from flows.sop.preset import PresetError, load_preset, preset_ids
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 from storage.models import (
-    ROLES,
     Acting,
     Cycle,
     Event,
@@ -183,7 +184,7 @@ async def reissue_invite(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- operational commands: look at offices, people and cycles --------------------------------
 
-ACTING_ROLES = ("camat", "sekcam", "perencana", "kasi")
+ACTING_ROLES = ACTING
 ACTING_KINDS = {"plt": "Plt", "plh": "Plh"}
 DATE_FORMATS = ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y")
 
@@ -220,7 +221,7 @@ async def _office_row(session: AsyncSession, office: Office) -> OfficeRow:
     )
     running = await session.scalar(
         select(Cycle)
-        .where(Cycle.office_id == office.id, Cycle.status == "running")
+        .where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
         .order_by(Cycle.period_key.desc(), Cycle.id.desc())
         .limit(1)
     )

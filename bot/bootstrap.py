@@ -13,8 +13,7 @@ from bot.workers.delivery import Delivery
 from flows.chat import cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
 from flows.core.context import Clock, SystemClock
 from flows.core.router import Core, Router
-from flows.sop import review as sheet_review
-from flows.sop import step_talk, steps
+from flows.sop.kinds import catalog as step_kinds
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -29,16 +28,7 @@ def build_router() -> Router:
     cycle_cmds.register(router)
     rekap_cmd.register(router)
     deadline_cmds.register(router)
-    router.conversation(steps.FLOW, step_talk.on_message)
-    router.action("sop.lanjut", steps.on_next)
-    router.action("sop.bagikan", steps.on_hand_out)
-    router.action("sop.setujui", steps.on_approve)
-    router.action("sop.kembalikan", steps.on_return_ask)
-    router.action("sop.tulis", steps.on_write_ask)
-    router.action("sop.pilih_lembar", sheet_review.on_pick_sheet)
-    router.action("sop.lembar", sheet_review.on_sheet_picked)
-    router.action("lembar.terima", sheet_review.on_accept)
-    router.action("lembar.kembalikan", sheet_review.on_return_ask)
+    step_kinds.install(router)  # every SOP step kind: the engine's registry, taps, answers
     return router
 
 

@@ -22,8 +22,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import DecimalText, UTCDateTime
 
-ROLES = ("camat", "sekcam", "perencana", "kasi", "staf")
-
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}

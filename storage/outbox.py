@@ -1,15 +1,51 @@
-"""Write promised messages to the outbox, in the transaction that promised them."""
+"""Write promised messages to the outbox, in the transaction that promised them.
+
+Storage knows no flows: a message is anything shaped like :class:`Message` (the flows'
+``Outbound`` is one).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.core.messages import Outbound
 from storage.models import Identity, Outbox
+
+
+class ButtonLike(Protocol):
+    @property
+    def label(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+
+
+class Message(Protocol):
+    """What the outbox stores of a message to deliver."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def buttons(self) -> Sequence[Sequence[ButtonLike]]: ...
+    @property
+    def person_id(self) -> int | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def document_id(self) -> int | None: ...
+    @property
+    def edit_of(self) -> str: ...
+    @property
+    def dedupe_key(self) -> str: ...
+
 
 NO_ADDRESS = "waiting"  # the person has no chat yet; delivered once they register
 
@@ -32,7 +68,7 @@ async def address_of(
 
 async def enqueue(
     session: AsyncSession,
-    messages: list[Outbound],
+    messages: Sequence[Message],
     now: datetime,
     *,
     speaker_id: int | None = None,

@@ -44,9 +44,9 @@ def test_builtin_ids() -> None:
 
 
 def test_roles_match_storage() -> None:
-    from storage.models import ROLES as STORAGE_ROLES
+    from flows.domain.roles import Role
 
-    assert ROLES == STORAGE_ROLES
+    assert ROLES == ("camat", "sekcam", "perencana", "kasi", "staf") == tuple(Role)
     assert set(DEFAULT_TITLES) == set(ROLES)
 
 

@@ -10,9 +10,12 @@ from flows.core.context import Ctx
 from flows.core.people import local_date
 from flows.core.router import Router
 from flows.domain.periods import Period, parse_period, quarter_just_ended
+from flows.domain.roles import HEADS, Role
+from flows.domain.states import CycleState
 from flows.sop import engine
 from flows.sop.cycle_admin import CycleError
-from flows.sop.engine import Run, authority, load_preset
+from flows.sop.preset import load_preset
+from flows.sop.run import Run, as_planner, authority
 from storage.models import Cycle, Office
 
 MAX_NOTE = 500
@@ -49,7 +52,7 @@ async def cmd_start(ctx: Ctx) -> None:
         ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=preset.actor_title(first.id)))
         return
     running = await ctx.session.scalar(
-        select(Cycle).where(Cycle.office_id == office.id, Cycle.status == "running")
+        select(Cycle).where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
     )
     if running is not None:
         ctx.reply(
@@ -104,10 +107,9 @@ async def cmd_reopen(ctx: Ctx) -> None:
         ctx.reply(texts.render("status/tidak_ada_siklus"))
         return
     preset = run.preset
-    planner_step = next((s for s in run.steps if s.pelaku == "perencana"), None)
-    actor = await authority(ctx, run, planner_step) if planner_step else None
+    actor = await as_planner(ctx, run)
     if actor is None:
-        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=preset.title("perencana")))
+        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=preset.title(Role.PERENCANA)))
         return
     if not run.cycle.data.get("final"):
         ctx.reply(texts.render("siklus/belum_final", periode=run.period))
@@ -123,7 +125,7 @@ async def cmd_reopen(ctx: Ctx) -> None:
         alasan=reason,
         ke=preset.actor_title(target.id),
     )
-    for role in ("camat", "sekcam"):
+    for role in HEADS:
         for a in await engine.role_holders(ctx, run, role):
             ctx.send(a.person.id, text)
     ctx.reply(text)

@@ -9,14 +9,17 @@ from flows.core.context import Ctx
 from flows.core.people import Actor
 from flows.core.router import Router
 from flows.domain.calendar import SopDuration, parse_duration
-from flows.sop.engine import Run, deadline_of, load, role_holders, waiting_on
+from flows.domain.roles import Role
+from flows.domain.states import CycleState
+from flows.sop.engine import waiting_on
 from flows.sop.reminders import office_calendar
+from flows.sop.run import Run, deadline_of, load, role_holders
 from storage.models import Cycle, Office
 
 #: Roles that may extend a deadline.
-MAY_EXTEND = ("perencana", "sekcam")
+MAY_EXTEND = (Role.PERENCANA, Role.SEKCAM)
 #: Roles told about an extension besides those who owe (the approver chain).
-CHAIN = ("perencana", "sekcam", "camat")
+CHAIN = (Role.PERENCANA, Role.SEKCAM, Role.CAMAT)
 MIN_REASON = 5
 MAX_REASON = 500
 #: The longest extension in one command, per unit.
@@ -55,7 +58,7 @@ async def cmd_extend(ctx: Ctx) -> None:
     assert office is not None
     cycle_id = await ctx.session.scalar(
         select(Cycle.id)
-        .where(Cycle.office_id == office.id, Cycle.status == "running")
+        .where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
         .order_by(Cycle.created_at.desc(), Cycle.id.desc())
         .limit(1)
     )

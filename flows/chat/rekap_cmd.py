@@ -14,10 +14,11 @@ from flows.core.context import Ctx
 from flows.core.people import acting_for, local_date
 from flows.core.router import Router
 from flows.domain.periods import Period, parse_period
+from flows.domain.roles import CHAIN
 from flows.sop import documents
 from storage.models import Cycle, Office, Person
 
-ALLOWED_ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana")
+ALLOWED_ROLES = CHAIN
 _LAPORAN_WORDS = ("laporan", "pdf")
 _REKAP_WORDS = ("rekap", "xlsx", "excel")
 

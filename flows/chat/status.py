@@ -6,8 +6,11 @@ from sqlalchemy import select
 
 from flows.core import texts
 from flows.core.context import Ctx
-from flows.sop.engine import Run, deadline_of, latest, load, waiting_on, worksheets
+from flows.domain.roles import HEADS, Role
+from flows.domain.states import SheetState, StepKind
+from flows.sop.engine import waiting_on
 from flows.sop.rekap_view import section_summaries
+from flows.sop.run import Run, deadline_of, latest, load, verifiers, worksheets
 from storage.models import Cycle, Person, Section
 
 
@@ -21,7 +24,7 @@ async def cmd_status(ctx: Ctx) -> None:
 
 
 async def status_text(ctx: Ctx, run: Run, viewer: Person) -> str:
-    deadline = await deadline_of(ctx, run) if run.cycle.status == "running" else None
+    deadline = await deadline_of(ctx, run) if run.running else None
     sheets = []
     for ws in await worksheets(ctx, run):
         person = await ctx.session.get(Person, ws.person_id)
@@ -29,18 +32,16 @@ async def status_text(ctx: Ctx, run: Run, viewer: Person) -> str:
         sheets.append({"orang": person, "seksi": section, "lembar": ws})
     waiting = [a.person.nama for a in await waiting_on(ctx, run)]
     checking: list[str] = []
-    if run.cycle.status == "running" and run.step.jenis == "isi":
-        from flows.sop.review import verifiers
-
+    if run.running and run.step.jenis == StepKind.ISI:
         for ws in await worksheets(ctx, run):
-            if ws.status == "submitted":
+            if ws.status == SheetState.SUBMITTED:
                 checking += [a.person.nama for a in await verifiers(ctx, run, ws)]
     own = next((s for s in sheets if s["orang"].id == viewer.id), None)
     overview = []
-    if viewer.role in ("camat", "sekcam"):
+    if viewer.role in HEADS:
         overview = await section_summaries(ctx, run)
     cycles = []
-    if viewer.role == "camat":
+    if viewer.role == Role.CAMAT:
         cycles = [
             await load(ctx, c)
             for c in await ctx.session.scalars(

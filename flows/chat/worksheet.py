@@ -6,8 +6,6 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
-
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.conversation import clear_state, get_state, set_state
@@ -16,9 +14,13 @@ from flows.core.router import Router
 from flows.domain.capaian import is_sedang_or_below
 from flows.domain.numparse import parse_number
 from flows.domain.periods import Period
+from flows.domain.roles import Role
+from flows.domain.states import FILLABLE, CycleState, EntryState
 from flows.sop import review as sheet_review
+from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_preset
-from flows.sop.sheet_data import FILLABLE, Item, active_sheet, sheet_items
+from flows.sop.run import load
+from flows.sop.sheet_data import Item, active_sheet, sheet_items
 from storage.models import Cycle, StoredFile, Worksheet
 
 FLOW = "isi"
@@ -142,27 +144,23 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     cycle = await ctx.session.get(Cycle, ws.cycle_id)
     assert cycle is not None and ctx.person is not None
     items = await sheet_items(ctx.session, ws, cycle)
-    missing = [i for i in items if i.measured and i.entry.editable and not i.entry.filled]
+    missing = [i for i in items if i.measured and i.state is EntryState.EMPTY]
     if missing:
         ctx.reply(texts.render("isi/belum_lengkap", items=missing))
         return
-    done = await ctx.session.execute(
-        update(Worksheet)
-        .where(Worksheet.id == ws.id, Worksheet.status.in_(FILLABLE))
-        .values(status="submitted", submitted_at=ctx.now, version=Worksheet.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:
+    run = await load(ctx, cycle.id)
+    assert run is not None
+    done = await transition(ctx, run, Verb.SUBMIT, ws=ws, values={"submitted_at": ctx.now})
+    if not done.ok:
         ctx.toast = texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key))
         return
-    await ctx.session.refresh(ws)
     for item in items:
         item.entry.editable = False
     await clear_state(ctx)
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
     ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
-    reviewer = load_preset(cycle.preset).title("perencana")
+    reviewer = load_preset(cycle.preset).title(Role.PERENCANA)
     ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
     await sheet_review.sheet_submitted(ctx, ws, cycle, items)
 
@@ -394,7 +392,12 @@ async def _load(
     assert state is not None
     ws = await ctx.session.get(Worksheet, state["ws"])
     cycle = await ctx.session.get(Cycle, ws.cycle_id) if ws else None
-    if ws is None or cycle is None or ws.status not in FILLABLE or cycle.status != "running":
+    if (
+        ws is None
+        or cycle is None
+        or ws.status not in FILLABLE
+        or cycle.status != CycleState.RUNNING
+    ):
         await clear_state(ctx)
         ctx.reply(texts.render("isi/tidak_ada"))
         return None

@@ -34,6 +34,7 @@ from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeCalendar, O
 from flows.domain.capaian import AGGREGATIONS, DEFAULT_SCALE, POLARITIES, PredikatScale
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
 from flows.domain.numparse import parse_number
+from flows.domain.roles import Role
 
 __all__ = [
     "DEFAULT_PRESETS",
@@ -69,7 +70,7 @@ DEFAULT_PRESETS: tuple[str, ...] = (
     "kebasen-pengumpulan",
     "batang-kapas",
 )
-ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana", "kasi", "staf")
+ROLES: tuple[str, ...] = tuple(Role)
 #: Optional ``kantor`` keys kept in ``Office.settings`` (JSON-safe, normalized).
 SETTINGS_KEYS: tuple[str, ...] = (
     "jam_kerja",

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.domain.periods import Period
+from flows.domain.roles import SHEET_OWNERS
 from storage.models import Cycle, Entry, Indicator, Office, Person, Section, Worksheet
 
-SHEET_OWNER_ROLES = ("kasi", "perencana", "staf")
+SHEET_OWNER_ROLES = SHEET_OWNERS
 
 
 class CycleError(Exception):
@@ -71,8 +72,7 @@ async def open_cycle(ctx: Ctx, office: Office, period: Period, step: str, note: 
         office_id=office.id,
         period_key=period.key,
         preset=office.preset,
-        step=step,
-        status="running",
+        step=step,  # its first step; every later move goes through flows.sop.lifecycle
         note=note,
         started_by=ctx.person.id if ctx.person else None,
         created_at=ctx.now,

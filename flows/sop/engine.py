@@ -1,131 +1,74 @@
 """The SOP engine: a cycle walks its preset's steps, the same code for every preset.
 
 ``Cycle.step`` is the id of the current step and ``Cycle.version`` changes on every move, so a
-button made for one visit of a step carries ``v`` and dies with it. A move made by a tap is a
-conditional update (:func:`claim`): of two taps at once exactly one wins.
+button made for one visit of a step carries ``v`` and dies with it. Every move goes through
+:func:`flows.sop.lifecycle.transition`; what a step asks of its actors is its kind's
+(:mod:`flows.sop.kinds`), found in the registry :data:`flows.sop.kind.REGISTRY`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from flows.core import texts
 from flows.core.context import Ctx
-from flows.core.people import Actor, actors
+from flows.core.people import Actor
 from flows.domain.periods import Period
+from flows.domain.roles import CHAIN, Role
+from flows.domain.states import FILLABLE, LOCKING, SheetState, StepKind
 from flows.setup.office_file import calendar_for
+from flows.sop import documents
 from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
-from flows.sop.preset import Preset, Step, load_preset
-from storage.models import Cycle, Entry, Office, Person, Section, StepDeadline, Worksheet
+from flows.sop.kind import REGISTRY
+from flows.sop.lifecycle import Note, Verb, transition
+from flows.sop.preset import Step, load_preset
+from flows.sop.run import (
+    Run,
+    authority,
+    deadline_of,
+    deadline_text,
+    latest,
+    load,
+    phase_step,
+    role_holders,
+    set_deadline,
+    step_actors,
+    verifiers,
+    worksheets,
+)
+from storage.models import Entry, Office, Person, Section
+
+__all__ = [
+    "OPEN_SHEET",
+    "Run",
+    "advance",
+    "authority",
+    "deadline_of",
+    "deadline_text",
+    "enter",
+    "go_back",
+    "hand_out_once",
+    "handouts",
+    "involved",
+    "latest",
+    "load",
+    "load_preset",
+    "preview",
+    "progress",
+    "reopen",
+    "role_holders",
+    "start",
+    "start_at_fill",
+    "step_actors",
+    "waiting_on",
+    "worksheets",
+]
 
 #: Worksheet statuses that still owe the filler something.
-OPEN_SHEET = ("open", "returned")
-#: Step kinds after which the figures may no longer change (the last one locks the cycle).
-_LOCKING = ("verifikasi", "rekap", "telaah", "sahkan")
-
-
-@dataclass
-class Run:
-    """A cycle with everything needed to move it."""
-
-    cycle: Cycle
-    office: Office
-    preset: Preset
-
-    @property
-    def period(self) -> Period:
-        return Period.from_key(self.cycle.period_key)
-
-    @property
-    def step(self) -> Step:
-        return self.preset.step(self.cycle.step)
-
-    @property
-    def steps(self) -> tuple[Step, ...]:
-        return self.preset.steps_for_period(self.period)
-
-    @property
-    def group(self) -> str:
-        """Button group of the current visit of the current step."""
-        return f"c{self.cycle.id}v{self.cycle.version}"
-
-    def tz(self) -> str:
-        return self.office.tz
-
-
-async def load(ctx: Ctx, cycle_id: int) -> Run | None:
-    cycle = await ctx.session.get(Cycle, cycle_id)
-    if cycle is None:
-        return None
-    office = await ctx.session.get(Office, cycle.office_id)
-    assert office is not None
-    return Run(cycle, office, load_preset(cycle.preset))
-
-
-async def latest(ctx: Ctx, office_id: int) -> Run | None:
-    """The office's newest cycle."""
-    cycle_id = await ctx.session.scalar(
-        select(Cycle.id)
-        .where(Cycle.office_id == office_id)
-        .order_by(Cycle.created_at.desc(), Cycle.id.desc())
-        .limit(1)
-    )
-    return await load(ctx, cycle_id) if cycle_id else None
-
-
-async def step_actors(ctx: Ctx, run: Run, step: Step) -> list[Actor]:
-    """Who may act at ``step`` today (holders of the role, matching jabatan, Plt/Plh)."""
-    return await actors(
-        ctx.session,
-        run.office,
-        step.pelaku,
-        ctx.now,
-        title=run.preset.title(step.pelaku),
-        jabatan_ok=step.jabatan_cocok if step.jabatan else None,
-    )
-
-
-async def authority(ctx: Ctx, run: Run, step: Step) -> Actor | None:
-    """The speaker as an actor of ``step``, or ``None`` when they may not act."""
-    if ctx.person is None or ctx.person.office_id != run.office.id:
-        return None
-    return next(
-        (a for a in await step_actors(ctx, run, step) if a.person.id == ctx.person.id), None
-    )
-
-
-async def role_holders(ctx: Ctx, run: Run, role: str) -> list[Actor]:
-    return await actors(ctx.session, run.office, role, ctx.now, title=run.preset.title(role))
-
-
-def deadline_text(run: Run, due: datetime | None) -> str:
-    return texts.render("siklus/batas", batas=due, tz=run.office.tz) if due else ""
-
-
-async def deadline_of(ctx: Ctx, run: Run, step_id: str | None = None) -> StepDeadline | None:
-    return await ctx.session.scalar(
-        select(StepDeadline).where(
-            StepDeadline.cycle_id == run.cycle.id, StepDeadline.step == (step_id or run.cycle.step)
-        )
-    )
-
-
-async def claim(ctx: Ctx, run: Run, version: int) -> bool:
-    """Take the right to move the cycle from the visit ``version``; False if someone moved it."""
-    done = await ctx.session.execute(
-        update(Cycle)
-        .where(Cycle.id == run.cycle.id, Cycle.version == version, Cycle.status == "running")
-        .values(version=Cycle.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:
-        return False
-    await ctx.session.refresh(run.cycle)
-    return True
+OPEN_SHEET = FILLABLE
 
 
 # --- starting, moving, finishing ----------------------------------------------------------
@@ -136,7 +79,7 @@ async def start(ctx: Ctx, office: Office, period: Period, note: str, actor: Acto
     preset = load_preset(office.preset)
     cycle = await open_cycle(ctx, office, period, step=preset.first.id, note=note)
     run = Run(cycle, office, preset)
-    await _set_deadline(ctx, run, preset.first)
+    await set_deadline(ctx, run, preset.first)
     ctx.log(
         "siklus.mulai",
         office_id=office.id,
@@ -153,7 +96,7 @@ async def start(ctx: Ctx, office: Office, period: Period, note: str, actor: Acto
 async def start_at_fill(ctx: Ctx, office: Office, period: Period, note: str) -> Run:
     """The admin's shortcut (the chain already ran on paper): open the cycle at its isi step."""
     preset = load_preset(office.preset)
-    isi = next(s for s in preset.steps_for_period(period) if s.jenis == "isi")
+    isi = next(s for s in preset.steps_for_period(period) if s.jenis == StepKind.ISI)
     cycle = await open_cycle(ctx, office, period, step=isi.id, note=note)
     run = Run(cycle, office, preset)
     await enter(ctx, run, isi)
@@ -176,14 +119,10 @@ async def advance(ctx: Ctx, run: Run) -> None:
 
 
 async def enter(ctx: Ctx, run: Run, step: Step, returned: dict[str, str] | None = None) -> None:
-    """Make ``step`` current: a new visit, its deadline, and the message to its actors."""
-    from flows.sop import steps  # the per-kind behaviour; imported here to keep modules acyclic
-
-    run.cycle.step = step.id
-    run.cycle.version += 1
-    await ctx.session.flush()
-    await _set_deadline(ctx, run, step)
-    await steps.announce(ctx, run, step, returned or {})
+    """Make ``step`` current: a new visit, its deadline, and its kind's card to its actors."""
+    await transition(ctx, run, Verb.ENTER, step=step.id)
+    await set_deadline(ctx, run, step)
+    await REGISTRY.of(step.jenis).enter(ctx, run, step, returned or {})
 
 
 async def go_back(ctx: Ctx, run: Run, target: Step, by: Actor, reason: str) -> None:
@@ -206,51 +145,45 @@ async def go_back(ctx: Ctx, run: Run, target: Step, by: Actor, reason: str) -> N
 
 async def progress(ctx: Ctx, run: Run) -> None:
     """After a sheet changed state: move between the isi and verifikasi steps as needed."""
-    if run.cycle.status != "running" or run.step.jenis not in ("isi", "verifikasi"):
+    if not run.running or run.step.jenis not in (StepKind.ISI, StepKind.VERIFIKASI):
         return
     sheets = await worksheets(ctx, run)
-    isi = _phase_step(run, "isi")
-    verif = _phase_step(run, "verifikasi")
+    isi = phase_step(run, StepKind.ISI)
+    verif = phase_step(run, StepKind.VERIFIKASI)
     if any(w.status in OPEN_SHEET for w in sheets):
         target = isi
-    elif verif is not None and any(w.status == "submitted" for w in sheets):
+    elif verif is not None and any(w.status == SheetState.SUBMITTED for w in sheets):
         target = verif
     else:
         # Everything is in: pass the verifikasi step (or the isi step when there is none).
         last = verif or isi
         if last is not None and run.cycle.step != last.id:
-            run.cycle.step = last.id
-            run.cycle.version += 1
-            await ctx.session.flush()
+            await transition(ctx, run, Verb.ENTER, step=last.id)
         await advance(ctx, run)
         return
     if target is not None and target.id != run.cycle.step:
         deadline = await deadline_of(ctx, run)
-        if deadline is not None and target.jenis == "verifikasi":
+        if deadline is not None and target.jenis == StepKind.VERIFIKASI:
             deadline.done_at = ctx.now
-        run.cycle.step = target.id
-        run.cycle.version += 1
-        await ctx.session.flush()
+        await transition(ctx, run, Verb.ENTER, step=target.id)
         again = await deadline_of(ctx, run, target.id)
         if again is None or again.done_at is not None:
-            await _set_deadline(ctx, run, target)  # back to fixing, or on to verifying: a new clock
+            await set_deadline(ctx, run, target)  # back to fixing, or on to verifying: a new clock
 
 
 async def reopen(ctx: Ctx, run: Run, actor: Actor, reason: str) -> Step:
     """The planner reopens a final cycle: back to the first rekap step, logged with the reason."""
-    target = _phase_step(run, "rekap") or _phase_step(run, "isi")
+    target = phase_step(run, StepKind.REKAP) or phase_step(run, StepKind.ISI)
     assert target is not None
-    run.cycle.status = "running"
-    run.cycle.finished_at = None
     run.cycle.data = {k: v for k, v in run.cycle.data.items() if k != "final"}
-    ctx.log(
-        "siklus.buka_kembali",
-        office_id=run.office.id,
-        cycle_id=run.cycle.id,
-        reason=reason,
-        data={"step": target.id},
-        acting_as=actor.acting_as,
+    done = await transition(
+        ctx,
+        run,
+        Verb.REOPEN,
+        values={"finished_at": None},
+        note=Note("siklus.buka_kembali", reason=reason, data={"step": target.id}),
     )
+    assert done.ok, done.outcome  # the command checked the planner and the cycle's state
     await go_back(ctx, run, target, actor, reason)
     return target
 
@@ -278,14 +211,6 @@ async def handouts(ctx: Ctx, run: Run) -> list[Handout]:
     return out
 
 
-async def worksheets(ctx: Ctx, run: Run) -> list[Worksheet]:
-    return list(
-        await ctx.session.scalars(
-            select(Worksheet).where(Worksheet.cycle_id == run.cycle.id).order_by(Worksheet.id)
-        )
-    )
-
-
 async def preview(ctx: Ctx, run: Run) -> list[tuple[Any, Person, list[Any]]]:
     """Who will get which indicators (the planner's preview before Bagikan)."""
     return await sheet_owners(ctx, run.office.id)
@@ -293,9 +218,9 @@ async def preview(ctx: Ctx, run: Run) -> list[tuple[Any, Person, list[Any]]]:
 
 async def waiting_on(ctx: Ctx, run: Run) -> list[Actor]:
     """Who owes something at the current step: unsent sheets' owners at isi, else the actors."""
-    if run.cycle.status != "running":
+    if not run.running:
         return []
-    if run.step.jenis == "isi":
+    if run.step.jenis == StepKind.ISI:
         out = []
         for ws in await worksheets(ctx, run):
             if ws.status in OPEN_SHEET:
@@ -303,12 +228,10 @@ async def waiting_on(ctx: Ctx, run: Run) -> list[Actor]:
                 if person is not None:
                     out.append(Actor(person))
         return out
-    if run.step.jenis == "verifikasi":
-        from flows.sop.review import verifiers
-
+    if run.step.jenis == StepKind.VERIFIKASI:
         seen: dict[int, Actor] = {}
         for ws in await worksheets(ctx, run):
-            if ws.status == "submitted":
+            if ws.status == SheetState.SUBMITTED:
                 for a in await verifiers(ctx, run, ws):
                     seen.setdefault(a.person.id, a)
         return list(seen.values())
@@ -318,7 +241,7 @@ async def waiting_on(ctx: Ctx, run: Run) -> list[Actor]:
 async def involved(ctx: Ctx, run: Run) -> list[Person]:
     """Everyone who took part: the chain's role holders and every sheet owner."""
     people: dict[int, Person] = {}
-    for role in ("camat", "sekcam", "perencana"):
+    for role in CHAIN:
         for a in await role_holders(ctx, run, role):
             people[a.person.id] = a.person
     for ws in await worksheets(ctx, run):
@@ -331,18 +254,14 @@ async def involved(ctx: Ctx, run: Run) -> list[Person]:
 # --- internals --------------------------------------------------------------------------
 
 
-def _phase_step(run: Run, jenis: str) -> Step | None:
-    return next((s for s in run.steps if s.jenis == jenis), None)
-
-
 def _is_lock_step(run: Run, step: Step) -> bool:
     """The last step at which figures can still change: passing it makes the cycle final."""
-    locking = [s for s in run.steps if s.jenis in _LOCKING and not s.periode]
+    locking = [s for s in run.steps if s.jenis in LOCKING and not s.periode]
     return bool(locking) and locking[-1].id == step.id
 
 
 async def _isi_due(ctx: Ctx, run: Run) -> datetime | None:
-    isi = _phase_step(run, "isi")
+    isi = phase_step(run, StepKind.ISI)
     if isi is None:
         return None
     existing = await deadline_of(ctx, run, isi.id)
@@ -353,35 +272,19 @@ async def _isi_due(ctx: Ctx, run: Run) -> datetime | None:
     )
 
 
-async def _set_deadline(ctx: Ctx, run: Run, step: Step) -> StepDeadline:
-    due = calendar_for(run.office.tz, run.office.settings).add(
-        ctx.now, run.preset.duration(step.id)
-    )
-    row = await deadline_of(ctx, run, step.id)
-    if row is None:
-        row = StepDeadline(cycle_id=run.cycle.id, step=step.id, started_at=ctx.now, due_at=due)
-        ctx.session.add(row)
-    else:
-        row.started_at, row.due_at, row.done_at = ctx.now, due, None
-        row.visit += 1
-        row.extended_reason = ""
-    await ctx.session.flush()
-    return row
-
-
 async def _finalize(ctx: Ctx, run: Run) -> None:
     """Figures are final: lock, archive the laporan and rekap, send them to the head."""
-    from flows.sop import documents
-
     if run.cycle.data.get("final"):
         return
     run.cycle.data = {**run.cycle.data, "final": ctx.now.isoformat()}
     later_report_to_head = any(
-        s.jenis == "laporkan" and "camat" in (s.kepada or ("camat",))
+        s.jenis == StepKind.LAPORKAN and Role.CAMAT in (s.kepada or (Role.CAMAT,))
         for s in run.steps[run.preset.index(run.cycle.step) + 1 :]
     )
     heads = (
-        [] if later_report_to_head else [a.person.id for a in await role_holders(ctx, run, "camat")]
+        []
+        if later_report_to_head
+        else [a.person.id for a in await role_holders(ctx, run, Role.CAMAT)]
     )
     ctx.log("siklus.final", office_id=run.office.id, cycle_id=run.cycle.id, actor_id=None)
     for kind in ("laporan", "rekap"):
@@ -391,8 +294,7 @@ async def _finalize(ctx: Ctx, run: Run) -> None:
 async def _finish(ctx: Ctx, run: Run) -> None:
     """After the last step: the cycle is closed and everyone involved is told."""
     await _finalize(ctx, run)
-    run.cycle.status = "selesai"
-    run.cycle.finished_at = ctx.now
+    await transition(ctx, run, Verb.FINISH, values={"finished_at": ctx.now})
     ctx.log("siklus.selesai", office_id=run.office.id, cycle_id=run.cycle.id, actor_id=None)
     text = texts.render("siklus/selesai", periode=run.period)
     for person in await involved(ctx, run):

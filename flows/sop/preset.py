@@ -89,6 +89,8 @@ import yaml
 
 from flows.domain.calendar import SopDuration, parse_duration
 from flows.domain.periods import Period
+from flows.domain.roles import Role
+from flows.domain.states import StepKind
 
 __all__ = [
     "DEFAULT_TITLES",
@@ -108,7 +110,7 @@ __all__ = [
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
-ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana", "kasi", "staf")
+ROLES: tuple[str, ...] = tuple(Role)
 
 #: Title of a role when a preset's ``peran`` does not name it.
 DEFAULT_TITLES: Mapping[str, str] = MappingProxyType(
@@ -121,24 +123,7 @@ DEFAULT_TITLES: Mapping[str, str] = MappingProxyType(
     }
 )
 
-JENIS: tuple[str, ...] = (
-    "perintah",
-    "disposisi",
-    "siapkan",
-    "bagikan",
-    "rapat",
-    "arahan",
-    "metode",
-    "isi",
-    "verifikasi",
-    "analisis",
-    "rekap",
-    "telaah",
-    "sahkan",
-    "laporkan",
-    "arsip",
-    "gabung",
-)
+JENIS: tuple[str, ...] = tuple(StepKind)
 
 #: Values of ``periode``, in the order their steps must come.
 PERIODE: tuple[str, ...] = ("semester", "tahunan")

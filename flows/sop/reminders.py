@@ -42,9 +42,13 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import Actor
 from flows.domain.calendar import OfficeCalendar
+from flows.domain.roles import Role
+from flows.domain.states import FILLABLE as OPEN_SHEET
+from flows.domain.states import CycleState, StepKind
 from flows.setup.office_file import calendar_for
-from flows.sop.engine import OPEN_SHEET, Run, deadline_of, role_holders, waiting_on
+from flows.sop.engine import waiting_on
 from flows.sop.preset import load_preset
+from flows.sop.run import Run, deadline_of, role_holders
 from storage.models import Cycle, Office, Person, Reminder, StepDeadline, Worksheet
 
 log = logging.getLogger(__name__)
@@ -59,12 +63,12 @@ DEFAULT_PLAN: dict[str, Any] = {
 }
 
 #: Who hears about an overdue actor of a step, by the step's role.
-ESCALATE_TO: dict[str, tuple[str, ...]] = {
-    "kasi": ("perencana", "sekcam"),
-    "staf": ("perencana", "sekcam"),
-    "perencana": ("sekcam",),
-    "sekcam": ("camat",),
-    "camat": (),
+ESCALATE_TO: dict[str, tuple[Role, ...]] = {
+    Role.KASI: (Role.PERENCANA, Role.SEKCAM),
+    Role.STAF: (Role.PERENCANA, Role.SEKCAM),
+    Role.PERENCANA: (Role.SEKCAM,),
+    Role.SEKCAM: (Role.CAMAT,),
+    Role.CAMAT: (),
 }
 
 #: Reminder kinds that go to the person who owes.
@@ -202,7 +206,9 @@ async def sweep(ctx: Ctx) -> datetime | None:
     """
     await _retire_finished(ctx)
     cycles = list(
-        await ctx.session.scalars(select(Cycle).where(Cycle.status == "running").order_by(Cycle.id))
+        await ctx.session.scalars(
+            select(Cycle).where(Cycle.status == CycleState.RUNNING).order_by(Cycle.id)
+        )
     )
     upcoming: list[datetime] = []
     for cycle in cycles:
@@ -222,7 +228,7 @@ async def _retire_finished(ctx: Ctx) -> None:
         update(Reminder)
         .where(
             Reminder.status == "pending",
-            Reminder.cycle_id.in_(select(Cycle.id).where(Cycle.status != "running")),
+            Reminder.cycle_id.in_(select(Cycle.id).where(Cycle.status != CycleState.RUNNING)),
         )
         .values(status="batal")
         .execution_options(synchronize_session=False)
@@ -275,7 +281,7 @@ async def _preload_sheet_owners(ctx: Ctx, run: Run) -> list[Person]:
 
     The caller keeps the list: the identity map holds objects weakly.
     """
-    if run.step.jenis != "isi":
+    if run.step.jenis != StepKind.ISI:
         return []
     result = await ctx.session.scalars(
         select(Person)
@@ -318,7 +324,7 @@ async def _plan(
                     key = reminder_key(cycle.id, step.id, deadline.visit, "eskalasi", pid, m.date())
                     out.append(Planned(key, "eskalasi", pid, m, f"e{pid}"))
     if plan.ringkasan_camat:
-        for head in await role_holders(ctx, run, "camat"):
+        for head in await role_holders(ctx, run, Role.CAMAT):
             pid = head.person.id
             for m in mornings:
                 key = digest_key(cycle.id, pid, m.date())
@@ -409,7 +415,7 @@ def _message(
         "pelaku": run.preset.actor_title(step.id),
         "batas": deadline.due_at,
         "tz": run.office.tz,
-        "isi": step.jenis == "isi",
+        "isi": step.jenis == StepKind.ISI,
     }
     if p.kind in OWED_KINDS:
         if p.person_id not in by_person:

@@ -36,6 +36,8 @@ from flows.domain.capaian import PredikatScale, average_capaian, is_sedang_or_be
 from flows.domain.fmt import fmt_number
 from flows.domain.measure import Reported, figures
 from flows.domain.periods import Period
+from flows.domain.roles import Role
+from flows.domain.states import COUNTED
 from flows.setup.office_file import predikat_scale_for
 from flows.sop.preset import Preset, load_preset
 from flows.sop.sheet_data import targets_of
@@ -53,7 +55,6 @@ from storage.models import Office as OfficeRow
 __all__ = ["COUNTED", "ReportNotFound", "normalize_period_key", "report_data"]
 
 #: Worksheet statuses whose answers count in a report.
-COUNTED = ("submitted", "accepted")
 
 HISTORY_FILE = Path(__file__).resolve().parents[2] / "templates" / "laporan" / "riwayat.yaml"
 _ANNUAL_KEY = re.compile(r"(?P<year>\d{4})-(?:TAHUN|TAHUNAN|Y)", re.I)
@@ -108,15 +109,15 @@ def _local_date(dt: datetime, tz: str) -> date:
 async def _official(session: AsyncSession, office: OfficeRow, preset: Preset) -> Official:
     camat = await session.scalar(
         select(Person)
-        .where(Person.office_id == office.id, Person.role == "camat", Person.active.is_(True))
+        .where(Person.office_id == office.id, Person.role == Role.CAMAT, Person.active.is_(True))
         .order_by(Person.id)
         .limit(1)
     )
     if camat is None:
-        return Official(name="", jabatan=preset.title("camat"), pangkat="", nip="")
+        return Official(name="", jabatan=preset.title(Role.CAMAT), pangkat="", nip="")
     return Official(
         name=camat.nama,
-        jabatan=camat.jabatan or preset.title("camat"),
+        jabatan=camat.jabatan or preset.title(Role.CAMAT),
         pangkat=camat.pangkat,
         nip=camat.nip,
     )

@@ -5,49 +5,33 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import update
-
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.conversation import clear_state, set_state
 from flows.core.people import Actor
-from flows.sop.engine import (
+from flows.domain.states import COUNTED, SheetState, StepKind
+from flows.sop.card import checked
+from flows.sop.engine import progress
+from flows.sop.kind import FLOW
+from flows.sop.lifecycle import Note, Outcome, Verb, transition
+from flows.sop.run import (
     Run,
-    _phase_step,
-    _set_deadline,
-    authority,
+    as_verifier,
     load,
-    progress,
-    role_holders,
-    step_actors,
+    phase_step,
+    set_deadline,
+    sheet_group,
+    verifiers,
     worksheets,
 )
 from flows.sop.sheet_data import Item, sheet_items
-from flows.sop.steps import FLOW, checked
 from storage.models import Cycle, Person, Section, Worksheet
 
+__all__ = ["MAX_REASON", "on_accept", "on_reason", "sheet_submitted", "split_reason", "verifiers"]
+
 MAX_REASON = 500
-
-
-def _group(ws_id: int, version: int) -> str:
-    return f"ws{ws_id}n{version}"
-
-
-async def verifiers(ctx: Ctx, run: Run, ws: Worksheet) -> list[Actor]:
-    """Who checks this sheet: the verifikasi step's actors, never the sheet's owner.
-
-    Without a verifikasi step the first rekap step's actors are told (for information). When
-    nobody else is left (a planner's own sheet), the Sekcam.
-    """
-    step = _phase_step(run, "verifikasi") or _phase_step(run, "rekap")
-    people = (
-        [a for a in await step_actors(ctx, run, step) if a.person.id != ws.person_id]
-        if step
-        else []
-    )
-    if not people:
-        people = [a for a in await role_holders(ctx, run, "sekcam") if a.person.id != ws.person_id]
-    return people
+#: The ``do`` of the SOP conversation while a sheet's return reason is asked.
+ANSWER = "kembalikan_lembar"
 
 
 async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Item]) -> None:
@@ -55,7 +39,7 @@ async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Ite
     run = await load(ctx, cycle.id)
     assert run is not None and ctx.person is not None
     section = await ctx.session.get(Section, ws.section_id)
-    verify = _phase_step(run, "verifikasi") is not None
+    verify = phase_step(run, StepKind.VERIFIKASI) is not None
     text = texts.render(
         "review/lembar_masuk",
         kasi=ctx.person,
@@ -65,7 +49,7 @@ async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Ite
         figs={i.indicator.id: i.figures() for i in items},
         verifikasi=verify,
     )
-    group = _group(ws.id, ws.version)
+    group = sheet_group(ws.id, ws.version)
     args = {"ws": ws.id, "wv": ws.version}
     choices = [("terima", "lembar.terima"), ("kembalikan", "lembar.kembalikan")] if verify else []
     for actor in await verifiers(ctx, run, ws):
@@ -81,13 +65,13 @@ async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Ite
 async def _sheet_checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Worksheet, Actor] | None:
     ws = await ctx.session.get(Worksheet, int(args.get("ws", 0)))
     run = await load(ctx, ws.cycle_id) if ws is not None else None
-    if ws is None or run is None or run.cycle.status != "running":
+    if ws is None or run is None or not run.running:
         ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None
-    if ws.version != args.get("wv") or ws.status != "submitted":
+    if ws.version != args.get("wv") or ws.status != SheetState.SUBMITTED:
         ctx.refuse(texts.render("siklus/sudah_diputuskan"))
         return None
-    actor = next((a for a in await verifiers(ctx, run, ws) if a.person.id == ctx.person.id), None)  # type: ignore[union-attr]
+    actor = await as_verifier(ctx, run, ws)
     if actor is None:
         ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=texts.label("peran_perencana")))
         return None
@@ -100,35 +84,22 @@ async def on_accept(ctx: Ctx, args: dict[str, Any]) -> None:
     if got is None:
         return
     run, ws, actor = got
-    done = await ctx.session.execute(
-        update(Worksheet)
-        .where(
-            Worksheet.id == ws.id, Worksheet.version == args["wv"], Worksheet.status == "submitted"
-        )
-        .values(
-            status="accepted",
-            reviewed_by=actor.person.id,
-            reviewed_at=ctx.now,
-            version=Worksheet.version + 1,
-        )
-        .execution_options(synchronize_session=False)
+    done = await transition(
+        ctx,
+        run,
+        Verb.ACCEPT,
+        ws=ws,
+        version=args["wv"],
+        values={"reviewed_by": actor.person.id, "reviewed_at": ctx.now},
+        note=Note("lembar.terima", subject=f"worksheet:{ws.id}"),
+        close=lambda by: texts.render(
+            "siklus/catatan_diterima", oleh=by, waktu=ctx.now, tz=run.office.tz
+        ),
     )
-    if done.rowcount != 1:
+    if not done.ok:
         ctx.toast = texts.render("siklus/sudah_diputuskan")
         return
-    await ctx.session.refresh(ws)
     section = await ctx.session.get(Section, ws.section_id)
-    ctx.log(
-        "lembar.terima",
-        office_id=run.office.id,
-        cycle_id=run.cycle.id,
-        subject=f"worksheet:{ws.id}",
-        acting_as=actor.acting_as,
-    )
-    await ctx.close_group(
-        _group(ws.id, args["wv"]),
-        texts.render("siklus/catatan_diterima", oleh=actor, waktu=ctx.now, tz=run.office.tz),
-    )
     ctx.send(
         ws.person_id,
         texts.render("review/lembar_diterima", periode=run.period, seksi=section, oleh=actor),
@@ -153,7 +124,7 @@ async def on_pick_sheet(ctx: Ctx, args: dict[str, Any]) -> None:
     run, _actor = got
     rows = []
     for ws in await worksheets(ctx, run):
-        if ws.status not in ("submitted", "accepted"):
+        if ws.status not in COUNTED:
             continue
         section = await ctx.session.get(Section, ws.section_id)
         assert section is not None
@@ -189,7 +160,7 @@ async def on_sheet_picked(ctx: Ctx, args: dict[str, Any]) -> None:
 
 async def _ask_reason(ctx: Ctx, run: Run, ws: Worksheet, state: dict[str, Any]) -> None:
     items = [i for i in await sheet_items(ctx.session, ws, run.cycle) if i.measured]
-    await set_state(ctx, FLOW, {"do": "kembalikan_lembar", **state})
+    await set_state(ctx, FLOW, {"do": ANSWER, **state})
     owner = await ctx.session.get(Person, ws.person_id)
     ctx.reply(
         texts.render(
@@ -230,12 +201,12 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
     assert ctx.person is not None and ctx.inbound is not None
     ws = await ctx.session.get(Worksheet, int(state["ws"]))
     run = await load(ctx, ws.cycle_id) if ws is not None else None
-    if ws is None or run is None or ws.version != state["wv"] or run.cycle.status != "running":
+    if ws is None or run is None or ws.version != state["wv"] or not run.running:
         await clear_state(ctx)
         ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
     from_recap = "c" in state
-    if from_recap and (run.cycle.version != state["v"] or run.cycle.step != state["s"]):
+    if from_recap and not run.is_visit(state["v"], state["s"]):
         await clear_state(ctx)
         ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
@@ -249,56 +220,47 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
     if len(reason) < 3 or len(reason) > MAX_REASON:
         ctx.reply(texts.render("siklus/alasan_salah", maks=MAX_REASON))
         return
-    allowed = ("submitted", "accepted") if from_recap else ("submitted",)
-    done = await ctx.session.execute(
-        update(Worksheet)
-        .where(
-            Worksheet.id == ws.id, Worksheet.version == state["wv"], Worksheet.status.in_(allowed)
+    back = [i for i in items if not named or i.indicator.kode in named]
+
+    def closing(by: Actor | None) -> str:
+        return texts.render(
+            "siklus/catatan_dikembalikan", oleh=by, waktu=ctx.now, tz=run.office.tz, alasan=reason
         )
-        .values(
-            status="returned",
-            return_reason=reason,
-            reviewed_by=ctx.person.id,
-            reviewed_at=ctx.now,
-            version=Worksheet.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
+
     await clear_state(ctx)
-    if done.rowcount != 1:
+    done = await transition(
+        ctx,
+        run,
+        Verb.RETURN_AT_REKAP if from_recap else Verb.RETURN,
+        ws=ws,
+        version=state["wv"],
+        values={"return_reason": reason, "reviewed_by": ctx.person.id, "reviewed_at": ctx.now},
+        note=Note(
+            "lembar.kembalikan",
+            subject=f"worksheet:{ws.id}",
+            reason=reason,
+            data={"indikator": [i.indicator.kode for i in back]},
+        ),
+        close=closing,
+    )
+    if done.outcome is Outcome.FORBIDDEN:
+        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=texts.label("peran_perencana")))
+        return
+    if not done.ok:
         ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
-    await ctx.session.refresh(ws)
-    back = [i for i in items if not named or i.indicator.kode in named]
+    actor = done.actor
+    assert actor is not None
     for i in items:
         i.entry.editable = i in back
         if i in back:
             i.entry.filled = False
-    candidates = (
-        [await authority(ctx, run, run.step)] if from_recap else await verifiers(ctx, run, ws)
-    )
-    actor = next((a for a in candidates if a and a.person.id == ctx.person.id), Actor(ctx.person))
-    ctx.log(
-        "lembar.kembalikan",
-        office_id=run.office.id,
-        cycle_id=run.cycle.id,
-        subject=f"worksheet:{ws.id}",
-        reason=reason,
-        data={"indikator": [i.indicator.kode for i in back]},
-        acting_as=actor.acting_as,
-    )
-    note = texts.render(
-        "siklus/catatan_dikembalikan", oleh=actor, waktu=ctx.now, tz=run.office.tz, alasan=reason
-    )
-    await ctx.close_group(_group(ws.id, state["wv"]), note)
     if from_recap:
-        await ctx.close_group(run.group, note)
-        isi = _phase_step(run, "isi")
+        await ctx.close_group(run.group, closing(actor))
+        isi = phase_step(run, StepKind.ISI)
         assert isi is not None
-        run.cycle.step = isi.id
-        run.cycle.version += 1
-        await ctx.session.flush()
-        await _set_deadline(ctx, run, isi)
+        await transition(ctx, run, Verb.ENTER, step=isi.id)
+        await set_deadline(ctx, run, isi)
     fix = await ctx.button(
         texts.label("perbaiki_sekarang"), "isi.mulai", {}, person_id=ws.person_id
     )

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.domain.measure import Figures, Reported, Targets, figures
 from flows.domain.periods import Period
+from flows.domain.states import FILLABLE, CycleState, EntryState
 from storage.models import Cycle, Entry, Indicator, Worksheet
 
-FILLABLE = ("open", "returned")
+__all__ = ["FILLABLE", "Item", "active_sheet", "quarter_history", "sheet_items", "targets_of"]
 
 
 @dataclass
@@ -27,6 +28,10 @@ class Item:
     @property
     def target_sd(self) -> Decimal | None:
         return self.indicator.target_sd(self.quarter)
+
+    @property
+    def state(self) -> EntryState:
+        return EntryState.of(filled=self.entry.filled, editable=self.entry.editable)
 
     @property
     def measured(self) -> bool:
@@ -69,7 +74,7 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
         await session.execute(
             select(Worksheet, Cycle)
             .join(Cycle, Cycle.id == Worksheet.cycle_id)
-            .where(Worksheet.person_id == person_id, Cycle.status == "running")
+            .where(Worksheet.person_id == person_id, Cycle.status == CycleState.RUNNING)
             .order_by(Cycle.created_at.desc(), Cycle.id.desc())
             .limit(1)
         )

@@ -1,0 +1,218 @@
+"""The lifecycle of a cycle and of a worksheet: transition tables and the one ``transition()``.
+
+Each machine is a table of rows (state, verb, guard, next state). :func:`transition` is the only
+code that writes a cycle's or a worksheet's ``status`` or ``step`` (tests/test_architecture.py
+checks): it finds the row, checks its guard, claims the row in the database with a conditional
+update on its version (``UPDATE … WHERE id = :id AND version = :v``; rowcount 1 or it lost),
+writes the event and closes the buttons of the decided visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+
+from flows.core.context import Ctx
+from flows.core.people import Actor
+from flows.domain.states import CycleState, SheetState
+from flows.sop.run import (
+    Run,
+    as_owner,
+    as_planner,
+    as_verifier,
+    authority,
+    sheet_group,
+    visit_group,
+)
+from storage.models import Cycle, Worksheet
+
+
+class Verb(StrEnum):
+    # a cycle
+    DECIDE = "putuskan"  # an actor completes (or returns) the current step
+    ENTER = "masuki"  # the engine makes a step current (a new visit)
+    FINISH = "selesaikan"  # the last step is done
+    REOPEN = "buka_kembali"  # the planner reopens a final cycle
+    # a worksheet
+    SUBMIT = "kirim"
+    ACCEPT = "terima"
+    RETURN = "kembalikan"  # the verifier sends a sent sheet back
+    RETURN_AT_REKAP = "kembalikan_rekap"  # the rekap's actor sends a sent/accepted sheet back
+
+
+class Guard(StrEnum):
+    SYSTEM = "sistem"  # the engine itself (no speaker needed)
+    STEP_ACTOR = "pelaku_langkah"  # may act at the cycle's current step
+    PLANNER = "perencana"  # the cycle's planner
+    OWNER = "pemilik_lembar"  # owns the worksheet
+    VERIFIER = "pemeriksa_lembar"  # checks the worksheet
+
+
+@dataclass(frozen=True)
+class Rule:
+    state: str
+    verb: Verb
+    guard: Guard
+    next: str
+
+
+C, S = CycleState, SheetState
+
+CYCLE: tuple[Rule, ...] = (
+    Rule(C.RUNNING, Verb.DECIDE, Guard.STEP_ACTOR, C.RUNNING),
+    Rule(C.RUNNING, Verb.ENTER, Guard.SYSTEM, C.RUNNING),
+    Rule(C.RUNNING, Verb.FINISH, Guard.SYSTEM, C.SELESAI),
+    Rule(C.RUNNING, Verb.REOPEN, Guard.PLANNER, C.RUNNING),  # final but not yet closed
+    Rule(C.SELESAI, Verb.REOPEN, Guard.PLANNER, C.RUNNING),
+)
+
+WORKSHEET: tuple[Rule, ...] = (
+    Rule(S.OPEN, Verb.SUBMIT, Guard.OWNER, S.SUBMITTED),
+    Rule(S.RETURNED, Verb.SUBMIT, Guard.OWNER, S.SUBMITTED),
+    Rule(S.SUBMITTED, Verb.ACCEPT, Guard.VERIFIER, S.ACCEPTED),
+    Rule(S.SUBMITTED, Verb.RETURN, Guard.VERIFIER, S.RETURNED),
+    Rule(S.SUBMITTED, Verb.RETURN_AT_REKAP, Guard.STEP_ACTOR, S.RETURNED),
+    Rule(S.ACCEPTED, Verb.RETURN_AT_REKAP, Guard.STEP_ACTOR, S.RETURNED),
+)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    STALE = "stale"  # no row of the table: the state is not what the verb needs
+    FORBIDDEN = "forbidden"  # the guard said no
+    LOST = "lost"  # someone else moved the row first (the version changed)
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    actor: Actor | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.DONE
+
+
+@dataclass(frozen=True)
+class Note:
+    """The event to write for a transition (``ctx.log`` arguments)."""
+
+    action: str
+    subject: str = ""
+    reason: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class LostRace(RuntimeError):
+    """A system transition lost its row: the unit of work must roll back."""
+
+
+GuardFn = Callable[[Ctx, Run, Worksheet | None], Awaitable[Actor | None]]
+
+
+async def _step_actor(ctx: Ctx, run: Run, ws: Worksheet | None) -> Actor | None:
+    return await authority(ctx, run, run.step)
+
+
+async def _planner(ctx: Ctx, run: Run, ws: Worksheet | None) -> Actor | None:
+    return await as_planner(ctx, run)
+
+
+async def _owner(ctx: Ctx, run: Run, ws: Worksheet | None) -> Actor | None:
+    assert ws is not None
+    return await as_owner(ctx, run, ws)
+
+
+async def _verifier(ctx: Ctx, run: Run, ws: Worksheet | None) -> Actor | None:
+    assert ws is not None
+    return await as_verifier(ctx, run, ws)
+
+
+#: How each guard finds the speaker as an actor (``None``: may not). SYSTEM needs nobody.
+GUARDS: dict[Guard, GuardFn] = {
+    Guard.STEP_ACTOR: _step_actor,
+    Guard.PLANNER: _planner,
+    Guard.OWNER: _owner,
+    Guard.VERIFIER: _verifier,
+}
+
+
+def rule_for(table: tuple[Rule, ...], state: str, verb: Verb) -> Rule | None:
+    return next((r for r in table if r.state == state and r.verb == verb), None)
+
+
+async def may(ctx: Ctx, run: Run, verb: Verb, ws: Worksheet | None = None) -> Result:
+    """Whether the speaker may do ``verb`` now (state and guard), without changing anything."""
+    row: Cycle | Worksheet = ws if ws is not None else run.cycle
+    rule = rule_for(WORKSHEET if ws is not None else CYCLE, row.status, verb)
+    if rule is None:
+        return Result(Outcome.STALE)
+    if rule.guard is Guard.SYSTEM:
+        return Result(Outcome.DONE)
+    actor = await GUARDS[rule.guard](ctx, run, ws)
+    return Result(Outcome.FORBIDDEN) if actor is None else Result(Outcome.DONE, actor)
+
+
+async def transition(
+    ctx: Ctx,
+    run: Run,
+    verb: Verb,
+    *,
+    ws: Worksheet | None = None,
+    version: int | None = None,
+    step: str | None = None,
+    values: dict[str, Any] | None = None,
+    note: Note | None = None,
+    close: str | Callable[[Actor | None], str] | None = None,
+) -> Result:
+    """Move the cycle (or ``ws``) by ``verb``: check the guard, claim the row, log, close.
+
+    ``version`` is the version the caller saw (default: the loaded one); ``step`` makes a step
+    current (cycle only); ``values`` are further columns written in the same update; ``note``
+    is the event; ``close`` replaces the buttons of the claimed visit (its group) by that text
+    (or by what it returns for the actor).
+    A system verb that loses raises :class:`LostRace`.
+    """
+    allowed = await may(ctx, run, verb, ws)
+    if not allowed.ok:
+        return allowed
+    model: type[Cycle] | type[Worksheet] = Worksheet if ws is not None else Cycle
+    row: Cycle | Worksheet = ws if ws is not None else run.cycle
+    rule = rule_for(WORKSHEET if ws is not None else CYCLE, row.status, verb)
+    assert rule is not None
+    seen = row.version if version is None else version
+    changes: dict[str, Any] = {**(values or {}), "status": str(rule.next)}
+    if step is not None:
+        assert ws is None, "a worksheet has no step"
+        changes["step"] = step
+    await ctx.session.flush()  # pending changes first: the row is refreshed below
+    done = await ctx.session.execute(
+        update(model)
+        .where(model.id == row.id, model.version == seen, model.status == rule.state)
+        .values(**changes, version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        if rule.guard is Guard.SYSTEM:
+            raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
+        return Result(Outcome.LOST)
+    await ctx.session.refresh(row)
+    actor = allowed.actor
+    if note is not None:
+        ctx.log(
+            note.action,
+            office_id=run.office.id,
+            cycle_id=run.cycle.id,
+            subject=note.subject,
+            reason=note.reason,
+            data=note.data,
+            acting_as=actor.acting_as if actor else "",
+        )
+    if close is not None:
+        group = sheet_group(ws.id, seen) if ws is not None else visit_group(run.cycle.id, seen)
+        await ctx.close_group(group, close if isinstance(close, str) else close(actor))
+    return Result(Outcome.DONE, actor)
