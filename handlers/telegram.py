@@ -17,9 +17,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.workers.delivery import DeliveryFailed, DeliveryJob, DeliveryRetry
 from flows.core.messages import Inbound, InboundFile
 from flows.core.router import Core
+from handlers.ports import DeliveryFailed, DeliveryJob, DeliveryRetry
 
 log = logging.getLogger(__name__)
 

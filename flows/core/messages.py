@@ -51,6 +51,9 @@ class Outbound:
     group: str = ""  # buttons of one decision share a group, so all copies can be closed
     document_id: int | None = None  # a StoredFile to send as a document
     edit_of: str = ""  # channel message id to edit instead of sending anew
+    edit_notice: str = ""  # what a channel without edits sends instead of the edit
+    template: str = ""  # template key to use outside a chat window (WhatsApp)
+    template_params: list[str] = field(default_factory=list)
     dedupe_key: str = ""
 
 

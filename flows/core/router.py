@@ -136,6 +136,9 @@ class Core:
         if row.person_id != ctx.person.id:
             ctx.refuse(texts.render("umum/tombol_bukan_untuk_anda"))
             return
+        if row.closed_note:
+            ctx.refuse(texts.render("umum/tombol_sudah_diputuskan", catatan=row.closed_note))
+            return
         action = self.router.actions.get(row.action)
         if action is None:
             log.warning("button %s has unknown action %s", token, row.action)
