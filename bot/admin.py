@@ -141,7 +141,9 @@ async def import_office_file(args: argparse.Namespace, settings: Settings) -> in
 
     async def work(session: AsyncSession) -> str:
         report = await import_office(session, spec, now=SystemClock().now())
-        return report.summary(settings.telegram_bot_username or None)
+        return report.summary(
+            settings.telegram_bot_username or None, settings.whatsapp_number or None
+        )
 
     return await _in_transaction(settings, work)
 
@@ -156,7 +158,9 @@ async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(session: AsyncSession) -> str:
         report = await import_pk(session, args.kantor, rows, now=SystemClock().now())
-        return report.summary(settings.telegram_bot_username or None)
+        return report.summary(
+            settings.telegram_bot_username or None, settings.whatsapp_number or None
+        )
 
     return await _in_transaction(settings, work)
 

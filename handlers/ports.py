@@ -68,3 +68,23 @@ class Sender(Protocol):
     """A channel's outbound side: send one job, return the channel's message id."""
 
     async def send(self, job: DeliveryJob) -> str: ...
+
+
+def split_text(text: str, limit: int = 4096) -> list[str]:
+    """Cut a long message at line ends so each part fits the channel's limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [p.rstrip("\n") or "." for p in parts]

@@ -31,6 +31,7 @@ class Inbound:
     message_ref: str = ""  # the channel's id of the message that carried the button
     file: InboundFile | None = None
     display_name: str = ""
+    phone: str = ""  # the sender's phone number when the channel gives it (WhatsApp)
 
 
 @dataclass(frozen=True)

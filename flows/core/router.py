@@ -31,6 +31,8 @@ class Router:
         self.commands: dict[str, Handler] = {}
         self.actions: dict[str, Action] = {}
         self.conversations: dict[str, Handler] = {}
+        #: Recognise a stranger (by phone, by a bare invite code); True = handled already.
+        self.identify: Callable[[Ctx], Awaitable[bool]] | None = None
 
     def command(self, name: str, handler: Handler) -> None:
         self.commands[name] = handler
@@ -107,6 +109,9 @@ class Core:
     async def _dispatch(self, ctx: Ctx) -> None:
         inbound = ctx.inbound
         assert inbound is not None
+        stranger = ctx.person is None and inbound.command not in PUBLIC_COMMANDS
+        if stranger and self.router.identify is not None and await self.router.identify(ctx):
+            return
         if ctx.person is None and inbound.command not in PUBLIC_COMMANDS:
             ctx.reply(texts.render("umum/orang_asing"))
             return
