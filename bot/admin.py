@@ -66,11 +66,12 @@ async def _database(settings: Settings) -> Database:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the Telegram bot; without a token say plainly what is missing."""
-    if settings.telegram_token is None:
+    """Run the bot on the configured channels; without any say plainly what is missing."""
+    from bot.bootstrap import run_telegram, telegram_enabled, whatsapp_enabled
+
+    if not telegram_enabled(settings) and not whatsapp_enabled(settings):
         print(texts.render("admin/tanpa_token"))
         return 0
-    from bot.bootstrap import run_telegram
 
     await run_telegram(settings)
     return 0

@@ -35,7 +35,7 @@ async def cmd_start(ctx: Ctx) -> None:
         await cmd_bantuan(ctx)
         return
     if not code:
-        ctx.reply(texts.render("umum/orang_asing"))
+        ctx.reply(texts.render("umum/orang_asing", p=texts.command_prefix(ctx.channel)))
         return
     invite = await ctx.session.get(InviteCode, code)
     if invite is None:
@@ -115,5 +115,6 @@ async def identify(ctx: Ctx) -> bool:
 async def cmd_bantuan(ctx: Ctx) -> None:
     """Help for the person's role."""
     assert ctx.person is not None
-    slash = "" if ctx.channel == "whatsapp" else "/"
-    ctx.reply(texts.render("mulai/bantuan", peran=ctx.person.role, p=slash))
+    ctx.reply(
+        texts.render("mulai/bantuan", peran=ctx.person.role, p=texts.command_prefix(ctx.channel))
+    )

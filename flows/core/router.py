@@ -113,7 +113,7 @@ class Core:
         if stranger and self.router.identify is not None and await self.router.identify(ctx):
             return
         if ctx.person is None and inbound.command not in PUBLIC_COMMANDS:
-            ctx.reply(texts.render("umum/orang_asing"))
+            ctx.reply(texts.render("umum/orang_asing", p=texts.command_prefix(inbound.channel)))
             return
         if inbound.button:
             await self._tap(ctx, inbound.button)
