@@ -45,6 +45,7 @@ from storage.models import (
     Event,
     Identity,
     Office,
+    Outbox,
     Person,
     Section,
     StepDeadline,
@@ -398,10 +399,26 @@ async def show_cycle(args: argparse.Namespace, settings: Settings) -> int:
             lembar=await _sheets(session, cycle),
             tenggat=await _deadlines(session, cycle),
             kejadian=await _events(session, cycle),
+            gagal=await _failed_messages(session, cycle),
             tz=office.tz,
         )
 
     return await _in_transaction(settings, work)
+
+
+async def _failed_messages(session: AsyncSession, cycle: Cycle) -> list[tuple[Any, ...]]:
+    """Messages to this office's people the channel refused for good since the cycle began."""
+    rows = await session.execute(
+        select(Outbox.created_at, Person.nama, Outbox.channel, Outbox.last_error)
+        .join(Person, Person.id == Outbox.person_id)
+        .where(
+            Person.office_id == cycle.office_id,
+            Outbox.status == "failed",
+            Outbox.created_at >= cycle.created_at,
+        )
+        .order_by(Outbox.id)
+    )
+    return [tuple(r) for r in rows.all()]
 
 
 # --- the event log for an auditor ------------------------------------------------------------
