@@ -46,6 +46,7 @@ from storage.models import (
     Event,
     Identity,
     Office,
+    Outbox,
     Person,
     Section,
     StepDeadline,
@@ -67,11 +68,12 @@ async def _database(settings: Settings) -> Database:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the Telegram bot; without a token say plainly what is missing."""
-    if settings.telegram_token is None:
+    """Run the bot on the configured channels; without any say plainly what is missing."""
+    from bot.bootstrap import run_telegram, telegram_enabled, whatsapp_enabled
+
+    if not telegram_enabled(settings) and not whatsapp_enabled(settings):
         print(texts.render("admin/tanpa_token"))
         return 0
-    from bot.bootstrap import run_telegram
 
     await run_telegram(settings)
     return 0
@@ -142,7 +144,9 @@ async def import_office_file(args: argparse.Namespace, settings: Settings) -> in
 
     async def work(session: AsyncSession) -> str:
         report = await import_office(session, spec, now=SystemClock().now())
-        return report.summary(settings.telegram_bot_username or None)
+        return report.summary(
+            settings.telegram_bot_username or None, settings.whatsapp_number or None
+        )
 
     return await _in_transaction(settings, work)
 
@@ -157,7 +161,9 @@ async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(session: AsyncSession) -> str:
         report = await import_pk(session, args.kantor, rows, now=SystemClock().now())
-        return report.summary(settings.telegram_bot_username or None)
+        return report.summary(
+            settings.telegram_bot_username or None, settings.whatsapp_number or None
+        )
 
     return await _in_transaction(settings, work)
 
@@ -394,10 +400,26 @@ async def show_cycle(args: argparse.Namespace, settings: Settings) -> int:
             lembar=await _sheets(session, cycle),
             tenggat=await _deadlines(session, cycle),
             kejadian=await _events(session, cycle),
+            gagal=await _failed_messages(session, cycle),
             tz=office.tz,
         )
 
     return await _in_transaction(settings, work)
+
+
+async def _failed_messages(session: AsyncSession, cycle: Cycle) -> list[tuple[Any, ...]]:
+    """Messages to this office's people the channel refused for good since the cycle began."""
+    rows = await session.execute(
+        select(Outbox.created_at, Person.nama, Outbox.channel, Outbox.last_error)
+        .join(Person, Person.id == Outbox.person_id)
+        .where(
+            Person.office_id == cycle.office_id,
+            Outbox.status == "failed",
+            Outbox.created_at >= cycle.created_at,
+        )
+        .order_by(Outbox.id)
+    )
+    return [tuple(r) for r in rows.all()]
 
 
 # --- the event log for an auditor ------------------------------------------------------------

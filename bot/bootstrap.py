@@ -32,16 +32,74 @@ def build_router() -> Router:
     return router
 
 
+def whatsapp_enabled(settings: Settings) -> bool:
+    """WhatsApp runs when its phone number id and token are set."""
+    token = settings.whatsapp_token
+    return bool(settings.whatsapp_phone_id and token and token.get_secret_value().strip())
+
+
+def telegram_enabled(settings: Settings) -> bool:
+    token = settings.telegram_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  # noqa: ANN202
+    """The WhatsApp sender and webhook server, in this event loop; returns the aiohttp runner."""
+    from aiohttp import web
+
+    from handlers.whatsapp.inbound import CHANNEL as WA
+    from handlers.whatsapp.sender import TemplateNames, WhatsAppSender, build_client
+    from handlers.whatsapp.webhook import WhatsAppWebhook
+
+    secret = settings.whatsapp_app_secret
+    if secret is None or not secret.get_secret_value().strip():
+        raise SystemExit(
+            "WHATSAPP_APP_SECRET is not set: refusing to start WhatsApp without checking "
+            "webhook signatures"
+        )
+    assert settings.whatsapp_token is not None
+    client = build_client(
+        settings.whatsapp_phone_id,
+        settings.whatsapp_token.get_secret_value(),
+        settings.whatsapp_graph_url,
+    )
+    templates = TemplateNames(
+        language=settings.whatsapp_template_language,
+        names={"pengingat": settings.whatsapp_template_pengingat},
+        generic=settings.whatsapp_template_pemberitahuan,
+    )
+    sender = WhatsAppSender(client, templates)
+    delivery.senders[WA] = sender
+    verify = settings.whatsapp_verify_token
+    hook = WhatsAppWebhook(
+        core,
+        client,
+        sender,
+        app_secret=secret.get_secret_value(),
+        verify_token=verify.get_secret_value() if verify else "",
+        path=settings.whatsapp_path,
+    )
+    runner = web.AppRunner(hook.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.whatsapp_listen, settings.whatsapp_port).start()
+    log.info(
+        "whatsapp webhook listening on %s:%s%s",
+        settings.whatsapp_listen,
+        settings.whatsapp_port,
+        settings.whatsapp_path,
+    )
+    return runner
+
+
 async def run_telegram(
     settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
 ) -> None:
-    """Poll Telegram (or the emulator at TELEGRAM_BASE_URL) until stopped."""
+    """Run what is configured: Telegram (polling or webhook), WhatsApp (webhook), or both,
+    with the scheduler and workers, in one event loop until stopped."""
     from bot.scheduler import FileClock, ReminderScheduler
     from bot.workers.documents import DocumentWorker
-    from handlers.telegram import CHANNEL, TelegramSender, build_application
     from reports.pdf import make_render_executor
 
-    assert settings.telegram_token is not None
     if clock is None:
         # TEST_CLOCK_FILE is for end-to-end tests only (time read from a file).
         clock = FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
@@ -57,6 +115,45 @@ async def run_telegram(
         documents.notify()
 
     core = Core(db, build_router(), clock, on_outbox=wake)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        if telegram_enabled(settings):
+            await stack.enter_async_context(_telegram(settings, core, delivery))
+        if whatsapp_enabled(settings):
+            runner = await _start_whatsapp(settings, core, delivery)
+            stack.push_async_callback(runner.cleanup)
+        sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
+        documents_task = asyncio.create_task(documents.run_forever(), name="documents")
+        reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
+        try:
+            await reminders.start()
+            await stop.wait()
+        finally:
+            reminders.stop()
+            for task in (documents_task, sender_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if documents.executor is not None:
+                documents.executor.shutdown(wait=False, cancel_futures=True)
+    await db.dispose()
+    log.info("bot stopped")
+
+
+#: The one entry point; the old name stays for callers.
+run = run_telegram
+
+
+@contextlib.asynccontextmanager
+async def _telegram(settings: Settings, core: Core, delivery: Delivery):  # noqa: ANN202
+    """The PTB application, polling or on its webhook, for the duration of the block."""
+    from handlers.telegram import CHANNEL, TelegramSender, build_application
+
+    assert settings.telegram_token is not None
     app = build_application(
         settings.telegram_token.get_secret_value(),
         settings.bot_api_url,
@@ -64,11 +161,6 @@ async def run_telegram(
         core,
     )
     delivery.senders[CHANNEL] = TelegramSender(app)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     async with app:
         me = await app.bot.get_me()
         log.info("bot @%s started", me.username)
@@ -89,21 +181,8 @@ async def run_telegram(
             )
         else:
             await app.updater.start_polling(drop_pending_updates=False, timeout=10)
-        sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
-        documents_task = asyncio.create_task(documents.run_forever(), name="documents")
-        reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
         try:
-            await reminders.start()
-            await stop.wait()
+            yield app
         finally:
-            reminders.stop()
-            for task in (documents_task, sender_task):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if documents.executor is not None:
-                documents.executor.shutdown(wait=False, cancel_futures=True)
             await app.updater.stop()
             await app.stop()
-    await db.dispose()
-    log.info("bot stopped")

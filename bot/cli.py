@@ -98,8 +98,9 @@ class RedactSecret(logging.Filter):
 
 
 def _has_token(settings: Settings) -> bool:
-    token = settings.telegram_token
-    return token is not None and bool(token.get_secret_value().strip())
+    from bot.bootstrap import telegram_enabled, whatsapp_enabled
+
+    return telegram_enabled(settings) or whatsapp_enabled(settings)
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:

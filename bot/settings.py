@@ -24,6 +24,24 @@ class Settings(BaseSettings):
     webhook_port: int = 8081
     #: Safety sweep of reminders every this many seconds (besides the one at the next due time).
     sweep_interval_seconds: int = 300
+    #: WhatsApp Cloud API (all empty = no WhatsApp). See README "WhatsApp".
+    whatsapp_phone_id: str = ""
+    whatsapp_token: SecretStr | None = None
+    #: The app secret signs every webhook POST; WhatsApp refuses to start without it.
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    #: The bot's WhatsApp number as people see it (for wa.me invite links).
+    whatsapp_number: str = ""
+    #: Where the WhatsApp webhook listens (behind the reverse proxy) and its path.
+    whatsapp_listen: str = "127.0.0.1"
+    whatsapp_port: int = 8082
+    whatsapp_path: str = "/whatsapp"
+    #: TEST / DEMO ONLY: another Graph API origin (the emulator) instead of graph.facebook.com.
+    whatsapp_graph_url: str = ""
+    #: Templates for messages outside the 24-hour window (names as approved by Meta).
+    whatsapp_template_language: str = "id"
+    whatsapp_template_pemberitahuan: str = "kinerja_pemberitahuan"
+    whatsapp_template_pengingat: str = "kinerja_pengingat"
     #: TEST ONLY: read "now" from this file (an ISO datetime) instead of the system clock.
     test_clock_file: str | None = None
 

@@ -17,9 +17,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.workers.delivery import DeliveryFailed, DeliveryJob, DeliveryRetry
 from flows.core.messages import Inbound, InboundFile
 from flows.core.router import Core
+from handlers.ports import DeliveryFailed, DeliveryJob, DeliveryRetry, split_text
 
 log = logging.getLogger(__name__)
 
@@ -142,26 +142,6 @@ def _markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
             for row in buttons
         ]
     )
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut a long message at line ends so each part fits Telegram's limit."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [p.rstrip("\n") or "." for p in parts]
 
 
 class TelegramSender:

@@ -78,6 +78,8 @@ class Identity(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(64))
+    #: The phone number (digits, country code first) for WhatsApp; "" for Telegram.
+    phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -227,6 +229,8 @@ class ButtonToken(Base):
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
     group_key: Mapped[str] = mapped_column(String(60), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Set when the decision was taken: a tap then gets this answer ("Disetujui oleh ...").
+    closed_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Event(Base):

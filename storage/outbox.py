@@ -98,6 +98,10 @@ async def enqueue(
             payload["document_id"] = msg.document_id
         if msg.edit_of:
             payload["edit_of"] = msg.edit_of
+        if msg.edit_notice:
+            payload["edit_notice"] = msg.edit_notice
+        if msg.template:
+            payload["template"] = {"key": msg.template, "params": msg.template_params}
         row = Outbox(
             dedupe_key=key,
             channel=channel,

@@ -506,22 +506,28 @@ async def test_removed_section_is_deleted_only_when_unused(db: Database, tmp_pat
     assert await count(db, Section) == 7
 
 
-async def test_telegram_id_and_phone_bind_at_once(db: Database, tmp_path: Path) -> None:
+async def test_telegram_id_binds_at_once_phone_gets_a_wa_invite(
+    db: Database, tmp_path: Path
+) -> None:
     data = sample()
     data["pegawai"][0]["telegram_id"] = 111222333
     data["pegawai"][1]["telepon"] = "+6281234567890"
     report = await run_import(db, write(tmp_path, data))
-    assert report.identities_created == 2
-    assert len(report.invites) == 7
+    assert report.identities_created == 1
+    assert len(report.invites) == 8  # the one with only telepon gets a code too
     assert data["pegawai"][0]["nama"] not in {i.nama for i in report.invites}
+    invite = next(i for i in report.invites if i.nama == data["pegawai"][1]["nama"])
+    text = report.summary("KinerjaBot", "+62 811-0000-0000")
+    assert f"https://wa.me/6281100000000?text=start%20{invite.kode}" in text
+    assert f"https://t.me/KinerjaBot?start={report.invites[1].kode}" in text
     async with db.transaction() as s:
         idents = {(i.channel, i.external_id) for i in await s.scalars(select(Identity))}
-        assert idents == {("telegram", "111222333"), ("whatsapp", "6281234567890")}
+        assert idents == {("telegram", "111222333")}  # WhatsApp binds at the first message
         sekcam = await s.scalar(select(Person).where(Person.role == "sekcam"))
         assert sekcam is not None and sekcam.telepon == "+6281234567890"
     report = await run_import(db, write(tmp_path, data))
     assert report.identities_created == 0
-    assert await count(db, Identity) == 2
+    assert await count(db, Identity) == 1
 
 
 async def test_person_who_registered_gets_no_new_invite(db: Database) -> None:

@@ -3,49 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
 
 from sqlalchemy import or_, select
 
 from bot.workers.drainer import Drainer
 from flows.core.context import Clock
+from handlers.ports import DeliveryFailed, DeliveryJob, DeliveryRetry, Sender, TemplateIntent
 from storage.db import Database
 from storage.models import Outbox, StoredFile
+
+__all__ = ["Delivery", "DeliveryFailed", "DeliveryJob", "DeliveryRetry", "Sender"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 MAX_ATTEMPTS = 8
-
-
-@dataclass
-class DeliveryJob:
-    """What a channel sender needs, resolved from an outbox row."""
-
-    outbox_id: int
-    address: str
-    text: str
-    buttons: list[list[dict[str, str]]] = field(default_factory=list)
-    edit_message_id: str = ""
-    document: tuple[str, bytes] | None = None
-
-
-class DeliveryRetry(Exception):
-    """Try again later (after ``seconds`` if the channel said so)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
-class DeliveryFailed(Exception):
-    """The channel refused for good (blocked bot, chat gone): stop trying."""
-
-
-class Sender(Protocol):
-    async def send(self, job: DeliveryJob) -> str: ...
 
 
 def _log_attempt(row: Outbox, result: str, attempt: int, error: str = "") -> None:
@@ -122,7 +95,11 @@ class Delivery(Drainer):
             address=row.address,
             text=payload.get("text", ""),
             buttons=payload.get("buttons", []),
+            edit_notice=payload.get("edit_notice", ""),
         )
+        if payload.get("template"):
+            tpl = payload["template"]
+            job.template = TemplateIntent(tpl["key"], list(tpl.get("params", [])))
         edit = payload.get("edit_of", "")
         if edit.startswith("msg:"):
             job.edit_message_id = edit[4:]

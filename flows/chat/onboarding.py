@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from sqlalchemy import select
 
 from flows.core import texts
 from flows.core.context import Ctx
+from flows.core.people import normalize_phone
 from flows.core.router import Router
 from storage import outbox
 from storage.models import Identity, InviteCode, Office, Person
 
+#: An invite code typed alone (letters without 0/O/1/I, digits 2-9).
+_CODE_RE = re.compile(r"[A-HJ-NP-Z2-9]{8}")
+
 
 def register(router: Router) -> None:
+    router.identify = identify
     router.command("start", cmd_start)
     router.command("bantuan", cmd_bantuan)
     router.command("help", cmd_bantuan)
@@ -27,7 +35,7 @@ async def cmd_start(ctx: Ctx) -> None:
         await cmd_bantuan(ctx)
         return
     if not code:
-        ctx.reply(texts.render("umum/orang_asing"))
+        ctx.reply(texts.render("umum/orang_asing", p=texts.command_prefix(ctx.channel)))
         return
     invite = await ctx.session.get(InviteCode, code)
     if invite is None:
@@ -47,23 +55,66 @@ async def cmd_start(ctx: Ctx) -> None:
         ctx.reply(texts.render("mulai/kode_terpakai"))
         return
     invite.used_at = ctx.now
+    await _bind(ctx, person, how="kode")
+
+
+async def _bind(ctx: Ctx, person: Person, *, how: str) -> None:
+    """Bind this chat to ``person``, release what waited for them, and welcome them."""
+    inbound = ctx.inbound
+    assert inbound is not None
     ctx.session.add(
         Identity(
             person_id=person.id,
             channel=inbound.channel,
             external_id=inbound.address,
+            phone=normalize_phone(inbound.phone) or "",
             last_seen=ctx.now,
         )
     )
+    await ctx.session.flush()
     await outbox.release_waiting(ctx.session, person.id, inbound.channel, inbound.address)
     ctx.person = person
-    ctx.log("orang.daftar", subject=f"person:{person.id}")
+    ctx.log("orang.daftar", subject=f"person:{person.id}", data={"cara": how})
     office = await ctx.session.get(Office, person.office_id)
     ctx.reply(texts.render("mulai/selamat_datang", orang=person, kantor=office))
     await cmd_bantuan(ctx)
 
 
+async def identify(ctx: Ctx) -> bool:
+    """A stranger's first message: a bare invite code, or a phone number the office file
+    gives (WhatsApp). True when this answered the message."""
+    inbound = ctx.inbound
+    assert inbound is not None
+    code = inbound.text.strip().upper()
+    if not inbound.command and not inbound.button and _CODE_RE.fullmatch(code):
+        ctx.inbound = replace(inbound, command="start", args=code, text="")
+        await cmd_start(ctx)
+        return True
+    phone = normalize_phone(inbound.phone)
+    if not phone:
+        return False
+    found = [
+        p
+        for p in await ctx.session.scalars(
+            select(Person).where(Person.telepon.is_not(None), Person.active.is_(True))
+        )
+        if normalize_phone(p.telepon or "") == phone
+    ]
+    if len(found) != 1:  # unknown, or the same number in two offices: ask for a code
+        return False
+    person = found[0]
+    taken = await ctx.session.scalar(
+        select(Identity).where(Identity.person_id == person.id, Identity.channel == inbound.channel)
+    )
+    if taken is not None:
+        return False
+    await _bind(ctx, person, how="telepon")
+    return True
+
+
 async def cmd_bantuan(ctx: Ctx) -> None:
     """Help for the person's role."""
     assert ctx.person is not None
-    ctx.reply(texts.render("mulai/bantuan", peran=ctx.person.role))
+    ctx.reply(
+        texts.render("mulai/bantuan", peran=ctx.person.role, p=texts.command_prefix(ctx.channel))
+    )

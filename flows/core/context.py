@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.messages import Button, Inbound, Outbound
@@ -95,8 +95,11 @@ class Ctx:
         return Button(label=label, token=token)
 
     async def close_group(self, group: str, note: str) -> None:
-        """Replace every sent copy's buttons of ``group`` by ``note``; its tokens die."""
-        await self.session.execute(delete(ButtonToken).where(ButtonToken.group_key == group))
+        """Replace every sent copy's buttons of ``group`` by ``note``; a later tap of its
+        tokens is refused with ``note`` (the decision named)."""
+        await self.session.execute(
+            update(ButtonToken).where(ButtonToken.group_key == group).values(closed_note=note)
+        )
         rows = await self.session.scalars(select(Outbox).where(Outbox.group_key == group))
         for row in rows:
             if row.payload.get("edit_of") or row.payload.get("closed"):
@@ -109,6 +112,7 @@ class Ctx:
                     address=row.address,
                     person_id=row.person_id,
                     edit_of=f"outbox:{row.id}",
+                    edit_notice=note,
                 )
             )
 

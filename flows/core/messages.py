@@ -31,6 +31,7 @@ class Inbound:
     message_ref: str = ""  # the channel's id of the message that carried the button
     file: InboundFile | None = None
     display_name: str = ""
+    phone: str = ""  # the sender's phone number when the channel gives it (WhatsApp)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Outbound:
     group: str = ""  # buttons of one decision share a group, so all copies can be closed
     document_id: int | None = None  # a StoredFile to send as a document
     edit_of: str = ""  # channel message id to edit instead of sending anew
+    edit_notice: str = ""  # what a channel without edits sends instead of the edit
+    template: str = ""  # template key to use outside a chat window (WhatsApp)
+    template_params: list[str] = field(default_factory=list)
     dedupe_key: str = ""
 
 

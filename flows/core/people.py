@@ -12,6 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Acting, Office, Person
 
 
+def normalize_phone(text: str) -> str:
+    """One form for a phone number: digits with the country code ("0812-3…", "+62 812 3…"
+    and "62812 3…" are all "628123…"); "" when it is no number."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return digits if 8 <= len(digits) <= 15 else ""
+
+
 async def holders(session: AsyncSession, office_id: int, role: str) -> list[Person]:
     """Active people of the office with this role, in id order (no acting officials)."""
     return list(

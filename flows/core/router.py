@@ -31,6 +31,8 @@ class Router:
         self.commands: dict[str, Handler] = {}
         self.actions: dict[str, Action] = {}
         self.conversations: dict[str, Handler] = {}
+        #: Recognise a stranger (by phone, by a bare invite code); True = handled already.
+        self.identify: Callable[[Ctx], Awaitable[bool]] | None = None
 
     def command(self, name: str, handler: Handler) -> None:
         self.commands[name] = handler
@@ -107,8 +109,11 @@ class Core:
     async def _dispatch(self, ctx: Ctx) -> None:
         inbound = ctx.inbound
         assert inbound is not None
+        stranger = ctx.person is None and inbound.command not in PUBLIC_COMMANDS
+        if stranger and self.router.identify is not None and await self.router.identify(ctx):
+            return
         if ctx.person is None and inbound.command not in PUBLIC_COMMANDS:
-            ctx.reply(texts.render("umum/orang_asing"))
+            ctx.reply(texts.render("umum/orang_asing", p=texts.command_prefix(inbound.channel)))
             return
         if inbound.button:
             await self._tap(ctx, inbound.button)
@@ -135,6 +140,9 @@ class Core:
             return
         if row.person_id != ctx.person.id:
             ctx.refuse(texts.render("umum/tombol_bukan_untuk_anda"))
+            return
+        if row.closed_note:
+            ctx.refuse(texts.render("umum/tombol_sudah_diputuskan", catatan=row.closed_note))
             return
         action = self.router.actions.get(row.action)
         if action is None:

@@ -46,6 +46,15 @@ def _env() -> jinja2.Environment:
     return env
 
 
+#: Channels where commands are plain words ("isi"), not slash commands ("/isi").
+WORD_COMMAND_CHANNELS = frozenset({"whatsapp"})
+
+
+def command_prefix(channel: str) -> str:
+    """ "/" before a command name in help texts, or "" where commands are words."""
+    return "" if channel in WORD_COMMAND_CHANNELS else "/"
+
+
 def render(name: str, **context: Any) -> str:
     """Render ``templates/chat/<name>.txt`` to a message text."""
     return _env().get_template(f"{name}.txt").render(**context).strip()

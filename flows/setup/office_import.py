@@ -70,6 +70,7 @@ class Invite(NamedTuple):
     nama: str
     peran: str
     kode: str
+    telepon: str | None = None  # invited on WhatsApp when the file gives a number
 
 
 @dataclass
@@ -104,6 +105,12 @@ class Removal:
 def invite_link(bot_username: str, code: str) -> str:
     """Telegram deep link that starts the bot with the invite code."""
     return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+def wa_invite_link(bot_number: str, code: str) -> str:
+    """WhatsApp click-to-chat link with "start KODE" already typed."""
+    digits = "".join(ch for ch in bot_number if ch.isdigit())
+    return f"https://wa.me/{digits}?text=start%20{code}"
 
 
 @dataclass
@@ -141,9 +148,15 @@ class ImportReport:
             "indikator": asdict(self.indicators),
         }
 
-    def summary(self, bot_username: str | None = None) -> str:
-        """The report for the admin, with invite links when ``bot_username`` is given."""
-        links = {i.kode: invite_link(bot_username, i.kode) for i in self.invites if bot_username}
+    def summary(self, bot_username: str | None = None, wa_number: str | None = None) -> str:
+        """The report for the admin, with invite links: a ``wa.me`` link for people with a
+        phone number (when ``wa_number`` is given), else the Telegram link."""
+        links: dict[str, str] = {}
+        for i in self.invites:
+            if i.telepon and wa_number:
+                links[i.kode] = wa_invite_link(wa_number, i.kode)
+            elif bot_username:
+                links[i.kode] = invite_link(bot_username, i.kode)
         return texts.render("impor/laporan", r=self, tautan=links)
 
 
@@ -186,8 +199,8 @@ def _channels(person: PersonSpec) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     if person.telegram_id is not None:
         out.append(("telegram", str(person.telegram_id), "telegram_id"))
-    if person.whatsapp_id is not None:
-        out.append(("whatsapp", person.whatsapp_id, "telepon"))
+    # WhatsApp users are keyed by the Cloud API user id, known only at their first message:
+    # they are bound then by this telepon (or by their invite code).
     return out
 
 
@@ -382,8 +395,9 @@ async def _ensure_invites(
     report: ImportReport,
     now: datetime,
 ) -> None:
-    """People with no account and none given in the file get a code (an unused one is reused)."""
-    waiting = [item for item in spec.people if item.telegram_id is None and item.telepon is None]
+    """People with no account and no Telegram id in the file get a code (an unused one is
+    reused); with a telepon they may also just write to the WhatsApp number."""
+    waiting = [item for item in spec.people if item.telegram_id is None]
     if not waiting:
         return
     ids = [people[item.nip].id for item in waiting]
@@ -407,7 +421,7 @@ async def _ensure_invites(
         if code is None:
             code = await _fresh_code(session, taken)
             session.add(InviteCode(code=code, person_id=person.id, created_at=now))
-        report.invites.append(Invite(item.nama, item.peran, code))
+        report.invites.append(Invite(item.nama, item.peran, code, item.telepon))
     await session.flush()
 
 

@@ -268,7 +268,7 @@ async def _sweep_cycle(ctx: Ctx, cycle: Cycle) -> datetime | None:
             if text is None:
                 row.status = "lewat"
                 continue
-            ctx.send(p.person_id, text, dedupe_key=p.key)
+            ctx.send(p.person_id, text, dedupe_key=p.key, template="pengingat")
             row.status, row.sent_at = "sent", now
     pending = [
         cal.next_office_time(max(p.due, now)) for p in keep if rows[p.key].status == "pending"
