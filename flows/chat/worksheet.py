@@ -17,7 +17,7 @@ from flows.domain.capaian import is_sedang_or_below
 from flows.domain.numparse import parse_number
 from flows.domain.periods import Period
 from flows.sop import review as sheet_review
-from flows.sop.preset import load_preset
+from flows.sop.preset import load_cycle_preset
 from flows.sop.sheet_data import FILLABLE, Item, active_sheet, sheet_items
 from storage.models import Cycle, StoredFile, Worksheet
 
@@ -162,7 +162,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
     ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
-    reviewer = load_preset(cycle.preset).title("perencana")
+    reviewer = load_cycle_preset(cycle.preset, cycle.preset_snapshot).title("perencana")
     ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
     await sheet_review.sheet_submitted(ctx, ws, cycle, items)
 

@@ -19,7 +19,7 @@ from flows.core.people import Actor, actors
 from flows.domain.periods import Period
 from flows.setup.office_file import calendar_for
 from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
-from flows.sop.preset import Preset, Step, load_preset
+from flows.sop.preset import Preset, Step, load_cycle_preset, load_preset
 from storage.models import Cycle, Entry, Office, Person, Section, StepDeadline, Worksheet
 
 #: Worksheet statuses that still owe the filler something.
@@ -63,7 +63,7 @@ async def load(ctx: Ctx, cycle_id: int) -> Run | None:
         return None
     office = await ctx.session.get(Office, cycle.office_id)
     assert office is not None
-    return Run(cycle, office, load_preset(cycle.preset))
+    return Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
 
 
 async def latest(ctx: Ctx, office_id: int) -> Run | None:

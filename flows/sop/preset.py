@@ -114,6 +114,7 @@ __all__ = [
     "PresetFile",
     "Step",
     "is_preset_path",
+    "load_cycle_preset",
     "load_preset",
     "load_preset_file",
     "parse_preset",
@@ -612,6 +613,11 @@ def validate_preset(data: Any, source: str = "SOP") -> PresetFile:
     if errors or model is None:
         raise PresetError(errors)
     return model
+
+
+def load_cycle_preset(preset: str, snapshot: Mapping[str, Any] | None) -> Preset:
+    """A cycle's preset: the snapshot it started with, else (an older cycle) by id or path."""
+    return preset_from_snapshot(snapshot) if snapshot else load_preset(preset)
 
 
 def preset_snapshot(preset: Preset) -> dict[str, Any]:

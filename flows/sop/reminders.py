@@ -44,7 +44,7 @@ from flows.core.people import Actor
 from flows.domain.calendar import OfficeCalendar
 from flows.setup.office_file import calendar_for
 from flows.sop.engine import OPEN_SHEET, Run, deadline_of, role_holders, waiting_on
-from flows.sop.preset import load_preset
+from flows.sop.preset import load_cycle_preset
 from storage.models import Cycle, Office, Person, Reminder, StepDeadline, Worksheet
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ async def _retire_finished(ctx: Ctx) -> None:
 async def _sweep_cycle(ctx: Ctx, cycle: Cycle) -> datetime | None:
     office = await ctx.session.get(Office, cycle.office_id)
     assert office is not None
-    run = Run(cycle, office, load_preset(cycle.preset))
+    run = Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
     step = run.step  # KeyError for an unknown step
     deadline = await deadline_of(ctx, run)
     cal = office_calendar(office)
