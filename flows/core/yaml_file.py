@@ -58,16 +58,43 @@ def _mark(exc: yaml.YAMLError) -> tuple[int | str, int | str]:
     """Line and column (from 1) where the mistake starts.
 
     PyYAML puts ``problem_mark`` where it gave up; for an unclosed quote or bracket that is the
-    end of the file, and ``context_mark`` is where the quote or bracket was opened.
+    end of the file or a later line, and ``context_mark`` is where the quote or bracket opened.
     """
     problem = getattr(exc, "problem", "") or ""
+    context_text = getattr(exc, "context", "") or ""
     context = getattr(exc, "context_mark", None)
     mark = getattr(exc, "problem_mark", None)
-    if context is not None and (mark is None or "end of stream" in problem):
+    opened = context_text.startswith(("while scanning a quoted", "while parsing a flow"))
+    if context is not None and (mark is None or opened or "end of stream" in problem):
         mark = context
     if mark is None:
         return "?", "?"
     return mark.line + 1, mark.column + 1
+
+
+def _unclosed_quote(text: str | bytes, exc: yaml.YAMLError) -> tuple[int, int] | None:
+    """Where a quote opened that swallowed lines up to the error (a missing closing quote).
+
+    A quoted text may span lines, so ``nama: "Budi`` runs on to the next quote somewhere below
+    and the parser fails there; the quote that ran on is the one to fix.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None or not isinstance(exc, yaml.parser.ParserError):
+        return None
+    found = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and token.start_mark.line < token.end_mark.line == mark.line
+            ):
+                found = (token.start_mark.line + 1, token.start_mark.column + 1)
+    except yaml.YAMLError:
+        pass
+    return found
 
 
 def load_yaml_text(text: str | bytes, *, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
@@ -75,7 +102,7 @@ def load_yaml_text(text: str | bytes, *, loader: type[yaml.SafeLoader] = yaml.Sa
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or a subclass of it
     except yaml.YAMLError as exc:
-        line, column = _mark(exc)
+        line, column = _unclosed_quote(text, exc) or _mark(exc)
         raise YamlFileError("yaml_rusak", baris=line, kolom=column) from None
 
 

@@ -7,7 +7,8 @@ See ``examples/sukamaju.yaml``.
 
 Validation collects every problem, not just the first, and raises :class:`OfficeFileError`
 with one Indonesian line per problem, each naming the item and the field, e.g.
-``indikator[3] (PEM-4): seksi "XYZ" tidak dikenal``. Messages come from
+``indikator ke-4 (PEM-4): seksi "XYZ" tidak dikenal`` (items counted from 1, named by their
+key: the NIP, the kode). Messages come from
 ``templates/chat/impor/kesalahan.txt``.
 
 The indicator rules (:func:`parse_indicators`) are shared with the PK workbook path, which
@@ -27,13 +28,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from flows.core import texts
+from flows.core.yaml_file import YamlFileError, load_yaml_text, read_yaml_file
 from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeCalendar, OfficeHours
 from flows.domain.capaian import AGGREGATIONS, DEFAULT_SCALE, POLARITIES, PredikatScale
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
 from flows.domain.numparse import parse_number
+from flows.domain.periods import roman
 
 __all__ = [
     "DEFAULT_PRESETS",
@@ -147,7 +148,7 @@ class Problems:
 
 
 #: Maps a field name (``"polaritas"``, ``"target_tw.2"``, ``"rentang.bawah"``, ``None`` for the
-#: whole item) to where it is (``"indikator[3] (PEM-4)"``) and how the field is named in the
+#: whole item) to where it is (``"indikator ke-4 (PEM-4)"``) and how the field is named in the
 #: message (``"polaritas"``, or ``None`` when ``where`` already names the column).
 Locate = Callable[[str | None], tuple[str, str | None]]
 
@@ -555,13 +556,13 @@ def _yaml_field(fld: str | None) -> str | None:
     if fld is None:
         return None
     if fld.startswith("target_tw."):
-        return f"target_tw[{fld.split('.')[1]}]"
+        return f"target_tw TW {roman(int(fld.split('.')[1]) + 1)}"
     return fld
 
 
 def _indicator_label(i: int, raw: Any) -> str:
     kode = raw.get("kode") if isinstance(raw, Mapping) else None
-    return f"indikator[{i}] ({kode})" if kode not in (None, "") else f"indikator[{i}]"
+    return f"indikator ke-{i + 1}" + (f" ({kode})" if kode not in (None, "") else "")
 
 
 def _yaml_indicator_locate(i: int, raw: Any) -> Locate:
@@ -761,7 +762,7 @@ def _parse_sections(raws: list[Any], problems: Problems) -> list[SectionSpec]:
     seen: dict[str, str] = {}
     for i, raw in enumerate(raws):
         kode_raw = raw.get("kode") if isinstance(raw, Mapping) else None
-        label = f"seksi[{i}] ({kode_raw})" if kode_raw not in (None, "") else f"seksi[{i}]"
+        label = f"seksi ke-{i + 1}" + (f" ({kode_raw})" if kode_raw not in (None, "") else "")
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
@@ -791,7 +792,7 @@ def _parse_people(
         nip_raw = raw.get("nip") if isinstance(raw, Mapping) else None
         nip = normalize_nip(str(nip_raw)) if nip_raw is not None else ""
         valid_nip = bool(nip) and is_valid_nip(nip)
-        label = f"pegawai[{i}] (NIP {fmt_nip(nip)})" if valid_nip else f"pegawai[{i}]"
+        label = f"pegawai ke-{i + 1}" + (f" (NIP {fmt_nip(nip)})" if valid_nip else "")
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
@@ -918,12 +919,10 @@ def parse_office_yaml(
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else ("?", "?")
+        data = load_yaml_text(text)
+    except YamlFileError as exc:
         problems = Problems()
-        problems.add("berkas", "yaml_rusak", baris=line, kolom=column)
+        problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
     return parse_office(data, known_presets=known_presets, default_tz=default_tz)
 
@@ -936,9 +935,9 @@ def load_office_file(
 ) -> OfficeSpec:
     """Read (UTF-8), parse and validate an office file."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        data = read_yaml_file(path)
+    except YamlFileError as exc:
         problems = Problems()
-        problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=str(path))
+        problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office_yaml(text, known_presets=known_presets, default_tz=default_tz)
+    return parse_office(data, known_presets=known_presets, default_tz=default_tz)
