@@ -667,3 +667,29 @@ def test_reminder_plan_in_the_office_file() -> None:
     assert 'kantor.pengingat.sebelum_hari: "dua" harus bilangan bulat' in text
     assert 'kunci "setiap_jam" tidak dikenal' in text
     assert 'kantor.pengingat.hari_h: "ya" harus true (ya) atau false (tidak)' in text
+
+
+def test_office_file_may_name_its_own_preset_file(tmp_path: Path) -> None:
+    from flows.sop.preset import PRESET_DIR, load_preset
+
+    text = (PRESET_DIR / "kertosono.yaml").read_text(encoding="utf-8")
+    (tmp_path / "sop").mkdir()
+    own = tmp_path / "sop" / "sop-kami.yaml"
+    own.write_text(text.replace("id: kertosono", "id: sop-kami"), encoding="utf-8")
+    data = sample()
+    data["kantor"]["sop"] = "sop/sop-kami.yaml"
+    spec = load_office_file(write(tmp_path, data))
+    assert spec.sop == str(own.resolve())
+    assert load_preset(spec.sop).id == "sop-kami"
+
+    own.write_text(text.replace("jenis: isi", "jenis: isian"), encoding="utf-8")
+    with pytest.raises(OfficeFileError) as info:
+        load_office_file(write(tmp_path, data))
+    (error,) = info.value.errors
+    assert error.startswith('kantor.sop: berkas SOP "sop/sop-kami.yaml" tidak sah: ')
+    assert "jenis 'isian' tidak dikenal" in error
+
+    data["kantor"]["sop"] = "sop/tidak-ada.yaml"
+    with pytest.raises(OfficeFileError) as info:
+        load_office_file(write(tmp_path, data))
+    assert "tidak ada; periksa nama dan foldernya" in info.value.errors[0]

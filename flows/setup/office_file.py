@@ -35,6 +35,7 @@ from flows.domain.capaian import AGGREGATIONS, DEFAULT_SCALE, POLARITIES, Predik
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
 from flows.domain.numparse import parse_number
 from flows.domain.periods import roman
+from flows.sop.preset import PresetError, is_preset_path, load_preset_file
 
 __all__ = [
     "DEFAULT_PRESETS",
@@ -698,8 +699,25 @@ def predikat_scale_for(settings: Mapping[str, Any]) -> PredikatScale:
 # --- the office file ---------------------------------------------------------------------------
 
 
+def _own_preset(sop: str, base_dir: Path | None) -> str | PresetError:
+    """An office's own preset file (relative to the office file): its absolute path, checked."""
+    path = Path(sop).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    path = path.resolve()
+    try:
+        load_preset_file(path)
+    except PresetError as exc:
+        return exc
+    return str(path)
+
+
 def _parse_kantor(
-    raw: Any, problems: Problems, known_presets: Collection[str], default_tz: str
+    raw: Any,
+    problems: Problems,
+    known_presets: Collection[str],
+    default_tz: str,
+    base_dir: Path | None = None,
 ) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         problems.add("kantor", "wajib" if raw is None else "bukan_pemetaan")
@@ -717,7 +735,13 @@ def _parse_kantor(
         except (ZoneInfoNotFoundError, ValueError):
             item.err("zona_waktu", "zona_waktu", nilai=tz)
     sop = item.text("sop")
-    if sop is not None:
+    if sop is not None and is_preset_path(sop):
+        own = _own_preset(sop, base_dir)
+        if isinstance(own, PresetError):
+            item.err("sop", "preset_berkas", nilai=sop, galat="; ".join(own.errors))
+        else:
+            out["sop"] = own
+    elif sop is not None:
         if sop not in known_presets:
             item.err("sop", "preset", nilai=sop, pilihan=sorted(known_presets))
         else:
@@ -867,9 +891,11 @@ def parse_office(
     *,
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
+    base_dir: Path | None = None,
 ) -> OfficeSpec:
     """Validate a loaded office file (a mapping); raise :class:`OfficeFileError` listing
-    every problem."""
+    every problem. ``kantor.sop`` is a built-in preset id (one of ``known_presets``) or the
+    path of the office's own preset file, relative to ``base_dir`` (the office file's folder)."""
     problems = Problems()
     if not isinstance(data, Mapping):
         problems.add("berkas", "berkas_kosong" if data is None else "bukan_pemetaan")
@@ -877,7 +903,7 @@ def parse_office(
     for key in data:
         if key not in _TOP_KEYS:
             problems.add("berkas", "kunci_tak_dikenal", nilai=key, pilihan=list(_TOP_KEYS))
-    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz)
+    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz, base_dir)
     sections = _parse_sections(_as_list(data, "seksi", problems), problems)
     lookup = section_lookup(sections)
     people = _parse_people(_as_list(data, "pegawai", problems), problems, lookup)
@@ -916,6 +942,7 @@ def parse_office_yaml(
     *,
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
+    base_dir: Path | None = None,
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
     try:
@@ -924,7 +951,7 @@ def parse_office_yaml(
         problems = Problems()
         problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office(data, known_presets=known_presets, default_tz=default_tz)
+    return parse_office(data, known_presets=known_presets, default_tz=default_tz, base_dir=base_dir)
 
 
 def load_office_file(
@@ -940,4 +967,9 @@ def load_office_file(
         problems = Problems()
         problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office(data, known_presets=known_presets, default_tz=default_tz)
+    return parse_office(
+        data,
+        known_presets=known_presets,
+        default_tz=default_tz,
+        base_dir=Path(path).resolve().parent,
+    )
