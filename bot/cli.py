@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="target di berkas per triwulan (bukan s.d. triwulan)",
     )
+    s = sub.add_parser("skema", help="menulis JSON Schema berkas kantor dan preset SOP")
+    s.add_argument(
+        "--keluaran",
+        type=Path,
+        default=Path("skema"),
+        help="folder tujuan (bawaan: ./skema)",
+    )
     s = sub.add_parser("templat-pk", help="menulis templat xlsx PK yang kosong")
     s.add_argument("berkas", type=Path)
     s = sub.add_parser("buka-siklus", help="membuka pengumpulan data dan membagikan kertas kerja")
@@ -139,6 +146,15 @@ def _readable_stdout() -> None:
         reconfigure(errors="replace")
 
 
+async def write_schema_files(args: argparse.Namespace, settings: Settings) -> int:
+    """``skema``: the JSON Schema of both files (logic in bot/schema_cmd.py)."""
+    from bot.schema_cmd import write_schemas
+
+    for path in write_schemas(args.keluaran):
+        print(texts.render("admin/skema_ditulis", berkas=path))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     logging.basicConfig(
@@ -161,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "impor-kantor": admin.import_office_file,
         "impor-pk": admin.import_pk_file,
         "templat-pk": admin.write_pk_template,
+        "skema": write_schema_files,
         "buka-siklus": admin.open_cycle,
         "undangan-baru": admin.reissue_invite,
         "daftar-kantor": admin.list_offices,

@@ -37,7 +37,7 @@ class Office(Base):
     alamat: Mapped[str] = mapped_column(String(300), default="")
     kota_ttd: Mapped[str] = mapped_column(String(100), default="")
     tz: Mapped[str] = mapped_column(String(40), default="Asia/Jakarta")
-    preset: Mapped[str] = mapped_column(String(60))
+    preset: Mapped[str] = mapped_column(String(500))
     tahun: Mapped[int] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -135,7 +135,9 @@ class Cycle(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
     period_key: Mapped[str] = mapped_column(String(12))
-    preset: Mapped[str] = mapped_column(String(60))
+    preset: Mapped[str] = mapped_column(String(500))
+    #: The preset the cycle started with (flows.sop.preset.preset_snapshot); None: older cycle.
+    preset_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     step: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="running")
     note: Mapped[str] = mapped_column(Text, default="")

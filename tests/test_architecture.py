@@ -164,6 +164,35 @@ def test_no_import_cycle_among_the_product_modules():
     assert cycles(graph) == []
 
 
+def package_of(module: str) -> str:
+    """The package a module belongs to: flows' subpackages apart, bot/handlers as one each."""
+    parts = module.split(".")
+    if parts[0] == "flows" and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for importer, targets in graph.items():
+        src = package_of(importer)
+        out.setdefault(src, set()).update(package_of(t) for t in targets if package_of(t) != src)
+    return out
+
+
+def test_no_import_cycle_between_packages():
+    graph = package_graph(import_graph())
+    assert {"flows.core", "flows.domain", "flows.sop", "flows.chat", "flows.setup"} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_the_package_check_sees_a_cycle_between_two_packages():
+    graph = {"flows.sop.engine": {"flows.setup.office_file"}, "flows.setup.office_file": set()}
+    assert cycles(package_graph(graph)) == []
+    graph["flows.setup.office_file"] = {"flows.sop.preset"}
+    assert cycles(package_graph(graph)) == [["flows.setup", "flows.sop"]]
+
+
 #: (importer prefix, forbidden target prefixes, allowed-only prefixes or None)
 LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...] | None]] = [
     ("flows.domain", ("flows.", "storage", "bot", "handlers", "reports"), ("flows.domain",)),

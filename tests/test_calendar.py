@@ -306,7 +306,7 @@ def test_wita_office_from_utc() -> None:
 
 def test_office_settings_calendar_wita_with_local_holiday() -> None:
     """``calendar_for`` (the office file's settings): WITA hours and a local extra holiday."""
-    from flows.setup.office_file import calendar_for
+    from flows.domain.office_settings import calendar_for
 
     cal = calendar_for(
         "Asia/Makassar",

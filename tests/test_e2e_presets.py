@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.offline.emulator import BotApiEmulator
-from flows.setup.office_file import calendar_for
+from flows.domain.office_settings import calendar_for
 from flows.sop.preset import load_preset, preset_ids
 from storage.db import Database
 from storage.models import Cycle, DocumentJob, Event, InboundSeen, Office, Outbox, Worksheet

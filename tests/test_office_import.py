@@ -11,14 +11,13 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from flows.domain.office_settings import calendar_for, predikat_scale_for
 from flows.setup.office_file import (
     OfficeFileError,
-    calendar_for,
     load_office_file,
     normalize_sub_kegiatan,
     parse_office,
     parse_office_yaml,
-    predikat_scale_for,
     slugify,
 )
 from flows.setup.office_import import (
@@ -177,68 +176,68 @@ def test_file_without_indikator_leaves_indicators_alone() -> None:
 # (what to break, the text the message must contain)
 CASES: list[tuple[str, Any, str]] = [
     ("unknown seksi", lambda d: d["indikator"][3].update(seksi="XYZ"),
-     'indikator[3] (PEM-4): seksi "XYZ" tidak dikenal'),
+     'indikator ke-4 (PEM-4): seksi "XYZ" tidak dikenal'),
     ("duplicate NIP", lambda d: d["pegawai"][2].update(nip=d["pegawai"][0]["nip"]),
-     "pegawai[2] (NIP 19720315 199303 1 004): NIP ganda"),
+     "pegawai ke-3 (NIP 19720315 199303 1 004): NIP ganda"),
     ("unknown polaritas", lambda d: d["indikator"][4].update(polaritas="naik"),
-     'indikator[4] (TRA-1): polaritas "naik" tidak dikenal (pilih: positif, negatif, stabil)'),
+     'indikator ke-5 (TRA-1): polaritas "naik" tidak dikenal (pilih: positif, negatif, stabil)'),
     ("unknown agregasi", lambda d: d["indikator"][4].update(agregasi="jumlah"),
-     'indikator[4] (TRA-1): agregasi "jumlah" tidak dikenal (pilih: kumulatif, terakhir, '
+     'indikator ke-5 (TRA-1): agregasi "jumlah" tidak dikenal (pilih: kumulatif, terakhir, '
      "rata-rata, rasio)"),
     ("target_tw length", lambda d: d["indikator"][0].update(target_tw=[95, 95, 95]),
-     "indikator[0] (PEM-1): target_tw harus berisi 4 nilai"),
+     "indikator ke-1 (PEM-1): target_tw harus berisi 4 nilai"),
     ("target_tw not a number", lambda d: d["indikator"][0].update(target_tw=[95, "x", 95, 95]),
-     'indikator[0] (PEM-1): target_tw[1] "x" bukan angka'),
+     'indikator ke-1 (PEM-1): target_tw TW II "x" bukan angka'),
     ("bad NIP", lambda d: d["pegawai"][4].update(nip="1234"),
-     'pegawai[4]: NIP "1234" tidak sah (harus 18 angka)'),
+     'pegawai ke-5: NIP "1234" tidak sah (harus 18 angka)'),
     ("NIP with impossible date", lambda d: d["pegawai"][4].update(nip="198513120090310031"),
-     'pegawai[4]: NIP "198513120090310031" tidak sah'),
+     'pegawai ke-5: NIP "198513120090310031" tidak sah'),
     ("unknown preset", lambda d: d["kantor"].update(sop="xyz"),
      'kantor.sop: preset "xyz" tidak dikenal'),
     ("duplicate indicator kode", lambda d: d["indikator"][5].update(kode="PEM-1"),
-     'indikator[5] (PEM-1): kode "PEM-1" ganda (sama dengan indikator[0] (PEM-1))'),
+     'indikator ke-6 (PEM-1): kode "PEM-1" ganda (sama dengan indikator ke-1 (PEM-1))'),
     ("duplicate section kode", lambda d: d["seksi"][6].update(kode="PEM"),
-     'seksi[6] (PEM): kode "PEM" ganda (sama dengan seksi[0] (PEM))'),
+     'seksi ke-7 (PEM): kode "PEM" ganda (sama dengan seksi ke-1 (PEM))'),
     ("kasi with unknown seksi", lambda d: d["pegawai"][3].update(seksi="ABC"),
-     'pegawai[3] (NIP 19830507 200604 1 011): seksi "ABC" tidak dikenal'),
+     'pegawai ke-4 (NIP 19830507 200604 1 011): seksi "ABC" tidak dikenal'),
     ("kasi without seksi", lambda d: d["pegawai"][3].pop("seksi"),
-     "pegawai[3] (NIP 19830507 200604 1 011): seksi wajib diisi untuk peran kasi"),
+     "pegawai ke-4 (NIP 19830507 200604 1 011): seksi wajib diisi untuk peran kasi"),
     ("two kasi for one seksi", lambda d: d["pegawai"][4].update(seksi="PEM"),
-     'pegawai[4] (NIP 19850812 200903 1 003): seksi "PEM" sudah dipegang kasi lain'),
+     'pegawai ke-5 (NIP 19850812 200903 1 003): seksi "PEM" sudah dipegang kasi lain'),
     ("range upside down", lambda d: d["indikator"][23].update(rentang={"bawah": 100, "atas": 90}),
-     "indikator[23] (PK-2): rentang: bawah (100) lebih besar dari atas (90)"),
+     "indikator ke-24 (PK-2): rentang: bawah (100) lebih besar dari atas (90)"),
     ("bad telepon", lambda d: d["pegawai"][1].update(telepon="12345"),
-     'pegawai[1] (NIP 19800921 200112 2 002): telepon "12345" tidak sah'),
+     'pegawai ke-2 (NIP 19800921 200112 2 002): telepon "12345" tidak sah'),
     ("bad telegram_id", lambda d: d["pegawai"][1].update(telegram_id="abc"),
-     'pegawai[1] (NIP 19800921 200112 2 002): telegram_id "abc" tidak sah'),
+     'pegawai ke-2 (NIP 19800921 200112 2 002): telegram_id "abc" tidak sah'),
     ("missing indicator key", lambda d: d["indikator"][2].pop("satuan"),
-     "indikator[2] (PEM-3): satuan wajib diisi"),
+     "indikator ke-3 (PEM-3): satuan wajib diisi"),
     ("missing office key", lambda d: d["kantor"].pop("kota_ttd"),
      "kantor.kota_ttd: wajib diisi"),
     ("missing person key", lambda d: d["pegawai"][0].pop("jabatan"),
-     "pegawai[0] (NIP 19720315 199303 1 004): jabatan wajib diisi"),
+     "pegawai ke-1 (NIP 19720315 199303 1 004): jabatan wajib diisi"),
     ("missing section list", lambda d: d.pop("seksi"), "seksi: wajib diisi"),
     ("unknown role", lambda d: d["pegawai"][0].update(peran="bupati"),
-     'pegawai[0] (NIP 19720315 199303 1 004): peran "bupati" tidak dikenal (pilih: camat, '
+     'pegawai ke-1 (NIP 19720315 199303 1 004): peran "bupati" tidak dikenal (pilih: camat, '
      "sekcam, perencana, kasi, staf)"),
     ("unknown key (typo)", lambda d: d["indikator"][1].update(polarity="positif"),
-     'indikator[1] (PEM-2): kunci "polarity" tidak dikenal'),
+     'indikator ke-2 (PEM-2): kunci "polarity" tidak dikenal'),
     ("bad time zone", lambda d: d["kantor"].update(zona_waktu="WIB"),
      'kantor.zona_waktu: zona waktu "WIB" tidak dikenal'),
     ("bad year", lambda d: d["kantor"].update(tahun="dua ribu"),
      'kantor.tahun: "dua ribu" harus bilangan bulat'),
     ("negative target", lambda d: d["indikator"][1].update(target_tahunan=-1),
-     "indikator[1] (PEM-2): target_tahunan tidak boleh negatif"),
+     "indikator ke-2 (PEM-2): target_tahunan tidak boleh negatif"),
     ("bad sub kegiatan", lambda d: d["indikator"][1].update(sub_kegiatan="7.1.2"),
-     'indikator[1] (PEM-2): sub_kegiatan "7.1.2" tidak sah'),
+     'indikator ke-2 (PEM-2): sub_kegiatan "7.1.2" tidak sah'),
     ("cumulative targets per quarter", lambda d: d["indikator"][1].update(target_tw=[3, 3, 3, 3]),
-     "indikator[1] (PEM-2): target s.d. TW IV (3) harus sama dengan target tahunan (12)"),
+     "indikator ke-2 (PEM-2): target s.d. TW IV (3) harus sama dengan target tahunan (12)"),
     ("cumulative targets falling", lambda d: d["indikator"][1].update(target_tw=[3, 6, 5, 12]),
-     "indikator[1] (PEM-2): target s.d. TW III (5) lebih kecil dari target s.d. TW II (6)"),
+     "indikator ke-2 (PEM-2): target s.d. TW III (5) lebih kecil dari target s.d. TW II (6)"),
     ("half a range", lambda d: d["indikator"][1].update(rentang={"bawah": 1}),
-     "indikator[1] (PEM-2): rentang harus berisi bawah dan atas sekaligus"),
+     "indikator ke-2 (PEM-2): rentang harus berisi bawah dan atas sekaligus"),
     ("bad invers", lambda d: d["indikator"][1].update(invers="mungkin"),
-     'indikator[1] (PEM-2): invers "mungkin" harus true (ya) atau false (tidak)'),
+     'indikator ke-2 (PEM-2): invers "mungkin" harus true (ya) atau false (tidak)'),
     ("bad libur date", lambda d: d["kantor"].update(libur_tambahan=["besok"]),
      'kantor.libur_tambahan: "besok" bukan tanggal'),
     ("bad jam_kerja", lambda d: d["kantor"].update(jam_kerja={"senin": "16:00-07:30"}),
@@ -247,15 +246,15 @@ CASES: list[tuple[str, Any, str]] = [
      "kantor.skala_predikat: skala_predikat tidak sah"),
     ("duplicate telegram_id",
      lambda d: (d["pegawai"][0].update(telegram_id=5), d["pegawai"][1].update(telegram_id=5)),
-     'pegawai[1] (NIP 19800921 200112 2 002): telegram_id "5" ganda'),
+     'pegawai ke-2 (NIP 19800921 200112 2 002): telegram_id "5" ganda'),
     ("boolean where text is needed", lambda d: d["seksi"][0].update(kode=False),
-     "seksi[0] (False): kode harus berupa teks"),
+     "seksi ke-1 (False): kode harus berupa teks"),
     ("item not a mapping", lambda d: d["pegawai"].append("Budi"),
-     "pegawai[9]: harus berisi pasangan kunci: nilai"),
+     "pegawai ke-10: harus berisi pasangan kunci: nilai"),
     ("list not a list", lambda d: d.update(indikator="PEM-1"), "indikator: harus berupa daftar"),
     ("empty list", lambda d: d.update(pegawai=[]), "pegawai: tidak boleh kosong"),
     ("text too long", lambda d: d["seksi"][0].update(nama="x" * 201),
-     "seksi[0] (PEM): nama terlalu panjang (201 karakter, paling banyak 200)"),
+     "seksi ke-1 (PEM): nama terlalu panjang (201 karakter, paling banyak 200)"),
     ("odd year", lambda d: d["kantor"].update(tahun=1990),
      "kantor.tahun: 1990 tidak wajar"),
     ("bad office code", lambda d: d["kantor"].update(kode="Kec Suka!"),
@@ -290,22 +289,46 @@ def test_all_errors_are_collected_at_once() -> None:
     assert "Belum ada data yang diubah" in message
 
 
-def test_yaml_syntax_error_names_the_line() -> None:
+@pytest.mark.parametrize("opening", ["[", '"'])
+def test_yaml_syntax_error_names_the_line_and_column_where_it_starts(opening: str) -> None:
     text = SAMPLE_OFFICE.read_text(encoding="utf-8").replace(
-        "  kota_ttd: Sukamaju", "  kota_ttd: [Sukamaju"
+        "  kota_ttd: Sukamaju", f"  kota_ttd: {opening}Sukamaju"
     )
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "kota_ttd:" in t)
     with pytest.raises(OfficeFileError) as info:
         parse_office_yaml(text)
     (error,) = info.value.errors
-    assert error.startswith("berkas: susunan YAML salah di baris ")
-    line = int(error.split("baris ")[1].split(",")[0])
-    assert 10 <= line <= 16
+    assert error.startswith(f"berkas: susunan YAML salah di baris {line}, kolom 13;"), error
 
 
-def test_unreadable_and_empty_files(tmp_path: Path) -> None:
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda d: d / "tidak-ada.yaml", "berkas: berkas {d}/tidak-ada.yaml tidak ada; periksa"),
+        (lambda d: d, "berkas: {d} adalah folder, bukan berkas"),
+        (
+            lambda d: _write_bytes(d / "kantor.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf"),
+            "berkas: berkas {d}/kantor.pdf bukan teks YAML (isinya PDF)",
+        ),
+        (
+            lambda d: _write_bytes(d / "kantor.yaml", b"kantor:\n  nama: Kec. \xc7ibodas\n"),
+            "berkas: berkas {d}/kantor.yaml bukan teks UTF-8 (huruf tak terbaca di baris 2)",
+        ),
+    ],
+)
+def test_each_unreadable_file_gets_its_own_line(tmp_path: Path, make: Any, expected: str) -> None:
     with pytest.raises(OfficeFileError) as info:
-        load_office_file(tmp_path / "tidak-ada.yaml")
-    assert "berkas tidak dapat dibuka" in info.value.errors[0]
+        load_office_file(make(tmp_path))
+    (error,) = info.value.errors
+    assert error.startswith(expected.format(d=tmp_path)), error
+
+
+def test_empty_file() -> None:
     with pytest.raises(OfficeFileError) as info:
         parse_office_yaml("")
     assert info.value.errors == ["berkas: berkas kosong"]
@@ -553,7 +576,7 @@ async def test_telegram_id_of_another_office_is_refused(db: Database, tmp_path: 
     with pytest.raises(OfficeFileError) as info:
         await run_import(db, write(tmp_path, other, "lain.yaml"))
     assert info.value.errors == [
-        "pegawai[5] (NIP 19870224 201001 2 005): telegram_id 777 sudah terdaftar untuk "
+        "pegawai ke-6 (NIP 19870224 201001 2 005): telegram_id 777 sudah terdaftar untuk "
         "Drs. H. Ahmad Fauzi, M.Si (Kecamatan Sukamaju)"
     ]
     assert await count(db, Office) == 1
@@ -649,3 +672,29 @@ def test_reminder_plan_in_the_office_file() -> None:
     assert 'kantor.pengingat.sebelum_hari: "dua" harus bilangan bulat' in text
     assert 'kunci "setiap_jam" tidak dikenal' in text
     assert 'kantor.pengingat.hari_h: "ya" harus true (ya) atau false (tidak)' in text
+
+
+def test_office_file_may_name_its_own_preset_file(tmp_path: Path) -> None:
+    from flows.sop.preset import PRESET_DIR, load_preset
+
+    text = (PRESET_DIR / "kertosono.yaml").read_text(encoding="utf-8")
+    (tmp_path / "sop").mkdir()
+    own = tmp_path / "sop" / "sop-kami.yaml"
+    own.write_text(text.replace("id: kertosono", "id: sop-kami"), encoding="utf-8")
+    data = sample()
+    data["kantor"]["sop"] = "sop/sop-kami.yaml"
+    spec = load_office_file(write(tmp_path, data))
+    assert spec.sop == str(own.resolve())
+    assert load_preset(spec.sop).id == "sop-kami"
+
+    own.write_text(text.replace("jenis: isi", "jenis: isian"), encoding="utf-8")
+    with pytest.raises(OfficeFileError) as info:
+        load_office_file(write(tmp_path, data))
+    (error,) = info.value.errors
+    assert error.startswith('kantor.sop: berkas SOP "sop/sop-kami.yaml" tidak sah: ')
+    assert "jenis 'isian' tidak dikenal" in error
+
+    data["kantor"]["sop"] = "sop/tidak-ada.yaml"
+    with pytest.raises(OfficeFileError) as info:
+        load_office_file(write(tmp_path, data))
+    assert "tidak ada; periksa nama dan foldernya" in info.value.errors[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from flows.sop.preset import (
     load_preset,
     load_preset_file,
     parse_preset,
+    preset_from_snapshot,
     preset_ids,
+    preset_snapshot,
 )
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -367,3 +370,48 @@ def test_preset_reminder_plan_is_read_and_checked(tmp_path):
     with pytest.raises(PresetError) as err:
         load_preset_file(good)
     assert "pengingat" in str(err.value)
+
+
+def test_yaml_error_points_at_the_open_quote(tmp_path: Path) -> None:
+    bad = tmp_path / "kutip.yaml"
+    bad.write_text('id: contoh\nnama: "SOP tanpa tutup\nsumber: x\npengisi: [kasi]\n')
+    with pytest.raises(PresetError) as info:
+        load_preset_file(bad)
+    assert "baris 2, kolom 7" in info.value.errors[0], info.value.errors
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda d: d / "tidak-ada.yaml", "tidak ada; periksa nama dan foldernya"),
+        (lambda d: d, "adalah folder, bukan berkas"),
+        (lambda d: _bytes(d / "sop.pdf", b"%PDF-1.7\n%\xe2\xe3"), "bukan teks YAML (isinya PDF)"),
+        (lambda d: _bytes(d / "sop.yaml", b"id: x\nnama: \xe9\n"), "bukan teks UTF-8"),
+    ],
+)
+def test_unreadable_files_are_named(tmp_path: Path, make: Any, expected: str) -> None:
+    with pytest.raises(PresetError) as info:
+        load_preset_file(make(tmp_path))
+    (error,) = info.value.errors
+    assert expected in error
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_reminder_plan_types_are_checked(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, variant(pengingat={"sebelum_hari": "dua", "hari_h": "mungkin"}))
+    assert "sop.yaml: pengingat.sebelum_hari 'dua' harus bilangan bulat." in errors
+    assert "sop.yaml: pengingat.hari_h 'mungkin' harus true atau false." in errors
+
+
+@pytest.mark.parametrize("preset_id", sorted(EXPECTED))
+def test_snapshot_round_trip(preset_id: str) -> None:
+    p = load_preset(preset_id)
+    snap = preset_snapshot(p)
+    assert json.loads(json.dumps(snap)) == snap  # JSON-safe
+    again = preset_from_snapshot(snap)
+    assert again == p and dict(again.pengingat) == dict(p.pengingat)
+    assert [s.kembali_ke for s in again.langkah] == [s.kembali_ke for s in p.langkah]

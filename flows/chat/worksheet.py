@@ -18,7 +18,7 @@ from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState, EntryState
 from flows.sop import review as sheet_review
 from flows.sop.lifecycle import Verb, transition
-from flows.sop.preset import load_preset
+from flows.sop.preset import load_cycle_preset
 from flows.sop.run import load
 from flows.sop.sheet_data import Item, active_sheet, sheet_items
 from storage.models import Cycle, StoredFile, Worksheet
@@ -160,7 +160,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
     ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
-    reviewer = load_preset(cycle.preset).title(Role.PERENCANA)
+    reviewer = load_cycle_preset(cycle.preset, cycle.preset_snapshot).title(Role.PERENCANA)
     ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
     await sheet_review.sheet_submitted(ctx, ws, cycle, items)
 

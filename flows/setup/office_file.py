@@ -7,7 +7,8 @@ See ``examples/sukamaju.yaml``.
 
 Validation collects every problem, not just the first, and raises :class:`OfficeFileError`
 with one Indonesian line per problem, each naming the item and the field, e.g.
-``indikator[3] (PEM-4): seksi "XYZ" tidak dikenal``. Messages come from
+``indikator ke-4 (PEM-4): seksi "XYZ" tidak dikenal`` (items counted from 1, named by their
+key: the NIP, the kode). Messages come from
 ``templates/chat/impor/kesalahan.txt``.
 
 The indicator rules (:func:`parse_indicators`) are shared with the PK workbook path, which
@@ -27,14 +28,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from flows.core import texts
-from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeCalendar, OfficeHours
-from flows.domain.capaian import AGGREGATIONS, DEFAULT_SCALE, POLARITIES, PredikatScale
+from flows.core.yaml_file import YamlFileError, load_yaml_text, read_yaml_file
+from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeHours
+from flows.domain.capaian import AGGREGATIONS, POLARITIES, PredikatScale
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
 from flows.domain.numparse import parse_number
+from flows.domain.office_settings import calendar_for, predikat_scale_for
+from flows.domain.periods import roman
 from flows.domain.roles import Role
+from flows.sop.preset import PresetError, is_preset_path, load_preset_file
 
 __all__ = [
     "DEFAULT_PRESETS",
@@ -148,7 +151,7 @@ class Problems:
 
 
 #: Maps a field name (``"polaritas"``, ``"target_tw.2"``, ``"rentang.bawah"``, ``None`` for the
-#: whole item) to where it is (``"indikator[3] (PEM-4)"``) and how the field is named in the
+#: whole item) to where it is (``"indikator ke-4 (PEM-4)"``) and how the field is named in the
 #: message (``"polaritas"``, or ``None`` when ``where`` already names the column).
 Locate = Callable[[str | None], tuple[str, str | None]]
 
@@ -556,13 +559,13 @@ def _yaml_field(fld: str | None) -> str | None:
     if fld is None:
         return None
     if fld.startswith("target_tw."):
-        return f"target_tw[{fld.split('.')[1]}]"
+        return f"target_tw TW {roman(int(fld.split('.')[1]) + 1)}"
     return fld
 
 
 def _indicator_label(i: int, raw: Any) -> str:
     kode = raw.get("kode") if isinstance(raw, Mapping) else None
-    return f"indikator[{i}] ({kode})" if kode not in (None, "") else f"indikator[{i}]"
+    return f"indikator ke-{i + 1}" + (f" ({kode})" if kode not in (None, "") else "")
 
 
 def _yaml_indicator_locate(i: int, raw: Any) -> Locate:
@@ -679,27 +682,28 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
     return settings
 
 
-def calendar_for(tz: str, settings: Mapping[str, Any]) -> OfficeCalendar:
-    """The office calendar described by ``Office.tz`` and ``Office.settings``."""
-    return OfficeCalendar(
-        tz,
-        OfficeHours.from_config(settings.get("jam_kerja")),
-        {date.fromisoformat(k): v for k, v in (settings.get("libur_tambahan") or {}).items()},
-        [date.fromisoformat(d) for d in settings.get("libur_batal") or ()],
-    )
-
-
-def predikat_scale_for(settings: Mapping[str, Any]) -> PredikatScale:
-    """The office's predikat scale (``skala_predikat``), or the default one."""
-    rows = settings.get("skala_predikat")
-    return PredikatScale.from_config(rows) if rows else DEFAULT_SCALE
-
-
 # --- the office file ---------------------------------------------------------------------------
 
 
+def _own_preset(sop: str, base_dir: Path | None) -> str | PresetError:
+    """An office's own preset file (relative to the office file): its absolute path, checked."""
+    path = Path(sop).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    path = path.resolve()
+    try:
+        load_preset_file(path)
+    except PresetError as exc:
+        return exc
+    return str(path)
+
+
 def _parse_kantor(
-    raw: Any, problems: Problems, known_presets: Collection[str], default_tz: str
+    raw: Any,
+    problems: Problems,
+    known_presets: Collection[str],
+    default_tz: str,
+    base_dir: Path | None = None,
 ) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         problems.add("kantor", "wajib" if raw is None else "bukan_pemetaan")
@@ -717,7 +721,13 @@ def _parse_kantor(
         except (ZoneInfoNotFoundError, ValueError):
             item.err("zona_waktu", "zona_waktu", nilai=tz)
     sop = item.text("sop")
-    if sop is not None:
+    if sop is not None and is_preset_path(sop):
+        own = _own_preset(sop, base_dir)
+        if isinstance(own, PresetError):
+            item.err("sop", "preset_berkas", nilai=sop, galat="; ".join(own.errors))
+        else:
+            out["sop"] = own
+    elif sop is not None:
         if sop not in known_presets:
             item.err("sop", "preset", nilai=sop, pilihan=sorted(known_presets))
         else:
@@ -762,7 +772,7 @@ def _parse_sections(raws: list[Any], problems: Problems) -> list[SectionSpec]:
     seen: dict[str, str] = {}
     for i, raw in enumerate(raws):
         kode_raw = raw.get("kode") if isinstance(raw, Mapping) else None
-        label = f"seksi[{i}] ({kode_raw})" if kode_raw not in (None, "") else f"seksi[{i}]"
+        label = f"seksi ke-{i + 1}" + (f" ({kode_raw})" if kode_raw not in (None, "") else "")
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
@@ -792,7 +802,7 @@ def _parse_people(
         nip_raw = raw.get("nip") if isinstance(raw, Mapping) else None
         nip = normalize_nip(str(nip_raw)) if nip_raw is not None else ""
         valid_nip = bool(nip) and is_valid_nip(nip)
-        label = f"pegawai[{i}] (NIP {fmt_nip(nip)})" if valid_nip else f"pegawai[{i}]"
+        label = f"pegawai ke-{i + 1}" + (f" (NIP {fmt_nip(nip)})" if valid_nip else "")
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
@@ -867,9 +877,11 @@ def parse_office(
     *,
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
+    base_dir: Path | None = None,
 ) -> OfficeSpec:
     """Validate a loaded office file (a mapping); raise :class:`OfficeFileError` listing
-    every problem."""
+    every problem. ``kantor.sop`` is a built-in preset id (one of ``known_presets``) or the
+    path of the office's own preset file, relative to ``base_dir`` (the office file's folder)."""
     problems = Problems()
     if not isinstance(data, Mapping):
         problems.add("berkas", "berkas_kosong" if data is None else "bukan_pemetaan")
@@ -877,7 +889,7 @@ def parse_office(
     for key in data:
         if key not in _TOP_KEYS:
             problems.add("berkas", "kunci_tak_dikenal", nilai=key, pilihan=list(_TOP_KEYS))
-    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz)
+    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz, base_dir)
     sections = _parse_sections(_as_list(data, "seksi", problems), problems)
     lookup = section_lookup(sections)
     people = _parse_people(_as_list(data, "pegawai", problems), problems, lookup)
@@ -916,17 +928,16 @@ def parse_office_yaml(
     *,
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
+    base_dir: Path | None = None,
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else ("?", "?")
+        data = load_yaml_text(text)
+    except YamlFileError as exc:
         problems = Problems()
-        problems.add("berkas", "yaml_rusak", baris=line, kolom=column)
+        problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office(data, known_presets=known_presets, default_tz=default_tz)
+    return parse_office(data, known_presets=known_presets, default_tz=default_tz, base_dir=base_dir)
 
 
 def load_office_file(
@@ -937,9 +948,14 @@ def load_office_file(
 ) -> OfficeSpec:
     """Read (UTF-8), parse and validate an office file."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        data = read_yaml_file(path)
+    except YamlFileError as exc:
         problems = Problems()
-        problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=str(path))
+        problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office_yaml(text, known_presets=known_presets, default_tz=default_tz)
+    return parse_office(
+        data,
+        known_presets=known_presets,
+        default_tz=default_tz,
+        base_dir=Path(path).resolve().parent,
+    )

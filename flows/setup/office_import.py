@@ -191,7 +191,7 @@ async def _fresh_code(session: AsyncSession, taken: set[str]) -> str:
 
 
 def _person_label(i: int, person: PersonSpec) -> str:
-    return f"pegawai[{i}] (NIP {fmt_nip(person.nip)})"
+    return f"pegawai ke-{i + 1} (NIP {fmt_nip(person.nip)})"
 
 
 def _channels(person: PersonSpec) -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.domain.periods import Period
 from flows.domain.roles import SHEET_OWNERS
+from flows.sop.preset import load_preset, preset_snapshot
 from storage.models import Cycle, Entry, Indicator, Office, Person, Section, Worksheet
 
 SHEET_OWNER_ROLES = SHEET_OWNERS
@@ -62,7 +63,11 @@ async def sheet_owners(ctx: Ctx, office_id: int) -> list[tuple[Section, Person, 
 
 
 async def open_cycle(ctx: Ctx, office: Office, period: Period, step: str, note: str = "") -> Cycle:
-    """Create the cycle (one per office and period)."""
+    """Create the cycle (one per office and period) with a snapshot of the office's preset.
+
+    The cycle runs by its snapshot to the end, so editing the preset file changes only the
+    cycles opened after the edit.
+    """
     exists = await ctx.session.scalar(
         select(Cycle).where(Cycle.office_id == office.id, Cycle.period_key == period.key)
     )
@@ -72,6 +77,7 @@ async def open_cycle(ctx: Ctx, office: Office, period: Period, step: str, note: 
         office_id=office.id,
         period_key=period.key,
         preset=office.preset,
+        preset_snapshot=preset_snapshot(load_preset(office.preset)),
         step=step,  # its first step; every later move goes through flows.sop.lifecycle
         note=note,
         started_by=ctx.person.id if ctx.person else None,

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import Actor
+from flows.domain.office_settings import calendar_for
 from flows.domain.periods import Period
 from flows.domain.roles import CHAIN, Role
 from flows.domain.states import FILLABLE, LOCKING, SheetState, StepKind
-from flows.setup.office_file import calendar_for
 from flows.sop import documents
 from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
 from flows.sop.kind import REGISTRY

@@ -78,15 +78,26 @@ Validation collects every problem and raises :class:`PresetError` with Indonesia
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from flows.core import texts
+from flows.core.yaml_file import YamlFileError, YamlLoader, read_yaml_file
 from flows.domain.calendar import SopDuration, parse_duration
 from flows.domain.periods import Period
 from flows.domain.roles import Role
@@ -99,13 +110,20 @@ __all__ = [
     "PERIODE",
     "PRESET_DIR",
     "ROLES",
+    "LangkahFile",
     "Preset",
     "PresetError",
+    "PresetFile",
     "Step",
+    "is_preset_path",
+    "load_cycle_preset",
     "load_preset",
     "load_preset_file",
     "parse_preset",
+    "preset_from_snapshot",
     "preset_ids",
+    "preset_snapshot",
+    "validate_preset",
 ]
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -135,23 +153,7 @@ _RETURN_REQUIRED = ("telaah", "sahkan")
 _NEEDS_DATA = ("verifikasi", "analisis", "rekap", "gabung")
 _PERIOD_RANK = {"triwulan": 0, "tw": 0, "semester": 1, "tahunan": 2, "tahun": 2}
 
-_TOP_KEYS = ("id", "nama", "sumber", "waktu_bawaan", "peran", "pengisi", "langkah", "pengingat")
 _PENGINGAT_KEYS = ("sebelum_hari", "hari_h", "terlambat_harian", "eskalasi", "ringkasan_camat")
-_STEP_KEYS = (
-    "id",
-    "no",
-    "nama",
-    "pelaku",
-    "jenis",
-    "waktu",
-    "masuk",
-    "keluar",
-    "kembali_ke",
-    "jabatan",
-    "peserta",
-    "kepada",
-    "periode",
-)
 _PRESET_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _STEP_ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
@@ -224,6 +226,8 @@ class Preset:
     waktu_bawaan: SopDuration
     #: The reminder plan (flows/sop/reminders.py); an office's ``pengingat`` overrides it.
     pengingat: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: The validated file this preset was built from (its snapshot form).
+    file: PresetFile | None = field(default=None, hash=False, compare=False, repr=False)
 
     def index(self, step_id: str) -> int:
         """Position of a step in ``langkah``; ``KeyError`` for an unknown id."""
@@ -310,22 +314,215 @@ def _period_rank(kind: str | Period) -> int:
         ) from None
 
 
+# --------------------------------------------------------------------------- the file model
+#
+# The pydantic models below ARE the preset file's schema (``kinerja-bot skema`` publishes it as
+# JSON Schema). Field checks raise :class:`PydanticCustomError` whose message is already the
+# Indonesian text; :func:`_messages` adds where it is ("Langkah 'rekap': …"). Whole-preset rules
+# (order, returns, periods) are checked afterwards by :func:`_check_order` on the steps that are
+# valid on their own, so every problem is listed at once.
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("preset", "{pesan}", {"pesan": message})
+
+
+def _required(key: str, hint: str = "") -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise _fail(f"'{key}' wajib diisi{hint}.")
+        return text
+
+    return check
+
+
+def _optional(value: Any) -> str | None:
+    return _text(value) or None
+
+
+def _choice(word: str, options: tuple[str, ...], *, required: bool = True) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        text = _text(value)
+        if not text:
+            if required:
+                raise _fail(f"'{word}' wajib diisi.")
+            return None
+        if text not in options:
+            raise _fail(f"{word} '{text}' tidak dikenal (pilihan: {', '.join(options)}).")
+        return text
+
+    return check
+
+
+def _duration(word: str, example: str, hint: str = "") -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        text = _text(value)
+        if text and parse_duration(text) is None:
+            raise _fail(f"{word} '{text}' tidak terbaca (contoh: {example}{hint}).")
+        return text or None
+
+    return check
+
+
+def _role_list(value: Any) -> Any:
+    """A single role is a list of one; repeats are dropped (the order is kept)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _step_no(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _fail("'no' harus bilangan bulat mulai 1 (nomor langkah di SOP).")
+    return value
+
+
+def _preset_id(value: Any) -> str:
+    text = _required("id")(value)
+    if not _PRESET_ID_RE.match(text):
+        raise _fail(f"id '{text}' hanya boleh huruf kecil, angka dan '-'.")
+    return text
+
+
+def _step_id(value: Any) -> str:
+    text = _required("id")(value)
+    if not _STEP_ID_RE.match(text):
+        raise _fail("id hanya boleh huruf kecil, angka dan '_' (contoh: olah_data).")
+    return text
+
+
+_Role = Literal["camat", "sekcam", "perencana", "kasi", "staf"]
+_Jenis = Literal[
+    "perintah", "disposisi", "siapkan", "bagikan", "rapat", "arahan", "metode", "isi",
+    "verifikasi", "analisis", "rekap", "telaah", "sahkan", "laporkan", "arsip", "gabung",
+]  # fmt: skip
+_RoleItem = Annotated[_Role, BeforeValidator(_choice("peran", ROLES))]
+_Roles = Annotated[list[_RoleItem], BeforeValidator(_role_list)]
+_WAKTU_EXAMPLE = '"5 menit", "2 jam", "3 hari"'
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LangkahFile(_FileModel):
+    """One step (row) of the SOP, as the preset file writes it."""
+
+    id: Annotated[str, BeforeValidator(_step_id), Field(pattern=_STEP_ID_RE.pattern)]
+    no: Annotated[int, BeforeValidator(_step_no), Field(ge=1)]
+    nama: Annotated[str, BeforeValidator(_required("nama"))]
+    pelaku: Annotated[_Role, BeforeValidator(_choice("pelaku", ROLES))]
+    jenis: Annotated[_Jenis, BeforeValidator(_choice("jenis", JENIS))]
+    waktu: Annotated[
+        str | None,
+        BeforeValidator(
+            _duration("waktu", _WAKTU_EXAMPLE, "; kosongkan bila SOP tidak menyebutkan")
+        ),
+    ] = None
+    masuk: Annotated[str, BeforeValidator(_text)] = ""
+    keluar: Annotated[str, BeforeValidator(_text)] = ""
+    kembali_ke: Annotated[str | None, BeforeValidator(_optional)] = None
+    jabatan: Annotated[str | None, BeforeValidator(_optional)] = None
+    peserta: _Roles | None = None
+    kepada: _Roles | None = None
+    periode: Annotated[
+        Literal["semester", "tahunan"] | None,
+        BeforeValidator(_choice("periode", PERIODE, required=False)),
+    ] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_no(cls, data: Any) -> Any:
+        """Plain ``yaml.safe_load`` reads the key ``no:`` as ``False``."""
+        if isinstance(data, dict) and False in data and "no" not in data:
+            return {("no" if k is False else k): v for k, v in data.items()}
+        return data
+
+
+class PengingatFile(_FileModel):
+    """The SOP's reminder plan (flows/sop/reminders.py); an office's ``pengingat`` overrides it."""
+
+    sebelum_hari: int | None = None
+    hari_h: bool | None = None
+    terlambat_harian: bool | None = None
+    eskalasi: bool | None = None
+    ringkasan_camat: bool | None = None
+
+
+def _peran(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail("'peran' harus berupa pemetaan peran: sebutan.")
+    return value
+
+
+def _title(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise _fail("sebutan kosong.")
+    return text
+
+
+def _pengingat(value: Any) -> Any:
+    if not value:
+        return None
+    if not isinstance(value, dict) or any(k not in _PENGINGAT_KEYS for k in value):
+        raise _fail(f"'pengingat' hanya boleh berisi {', '.join(_PENGINGAT_KEYS)}.")
+    return value
+
+
+def _pengisi(value: Any) -> Any:
+    if value in (None, "", []):
+        raise _fail("'pengisi' wajib diisi (peran yang mengisi kertas kerja).")
+    return _role_list(value)
+
+
+def _langkah(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise _fail("'langkah' wajib berisi daftar langkah.")
+    return value
+
+
+class PresetFile(_FileModel):
+    """An SOP preset file (``flows/sop/presets/*.yaml`` or an office's own)."""
+
+    model_config = ConfigDict(title="Preset SOP Kinerja Bot")
+
+    id: Annotated[str, BeforeValidator(_preset_id), Field(pattern=_PRESET_ID_RE.pattern)]
+    nama: Annotated[str, BeforeValidator(_required("nama"))]
+    sumber: Annotated[str, BeforeValidator(_required("sumber"))]
+    waktu_bawaan: Annotated[
+        str, BeforeValidator(_duration("waktu_bawaan", '"5 menit", "2 jam", "1 hari"'))
+    ] = DEFAULT_WAKTU_BAWAAN
+    peran: Annotated[
+        dict[_RoleItem, Annotated[str, BeforeValidator(_title)]], BeforeValidator(_peran)
+    ] = {}
+    pengisi: Annotated[list[_RoleItem], BeforeValidator(_pengisi)]
+    pengingat: Annotated[PengingatFile | None, BeforeValidator(_pengingat)] = None
+    langkah: Annotated[list[LangkahFile], BeforeValidator(_langkah)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise _fail("isi berkas harus berupa pemetaan (kunci: nilai).")
+        if data.get("waktu_bawaan") in (None, ""):
+            data = {**data, "waktu_bawaan": DEFAULT_WAKTU_BAWAAN}
+        return data
+
+
 # --------------------------------------------------------------------------- loading
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false, so ``no: 1`` is the key "no", not ``False``."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
 
 
 def preset_ids() -> list[str]:
@@ -333,15 +530,20 @@ def preset_ids() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def load_preset(id_or_path: str | Path) -> Preset:
-    """A built-in preset by id, or an office's own file by path (``.yaml``/``.yml``)."""
-    if (
+def is_preset_path(id_or_path: str | Path) -> bool:
+    """True when ``kantor.sop`` (or a cycle's preset) names a file rather than a built-in id."""
+    return (
         isinstance(id_or_path, Path)
         or id_or_path.endswith((".yaml", ".yml"))
         or ("/" in id_or_path)
-    ):
+    )
+
+
+def load_preset(id_or_path: str | Path) -> Preset:
+    """A built-in preset by id, or an office's own file by path (``.yaml``/``.yml``)."""
+    if is_preset_path(id_or_path):
         return load_preset_file(Path(id_or_path))
-    return _load_builtin(id_or_path)
+    return _load_builtin(str(id_or_path))
 
 
 @functools.cache
@@ -359,13 +561,14 @@ def load_preset_file(path: str | Path) -> Preset:
     """Load and validate one preset file; raises :class:`PresetError`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PresetError([f"Berkas SOP '{path}' tidak dapat dibaca: {exc.strerror}."]) from None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise PresetError([f"Berkas SOP '{path.name}' bukan YAML yang sah: {exc}"]) from None
+        data = read_yaml_file(path, loader=YamlLoader)
+    except YamlFileError as exc:
+        message = texts.render("impor/kesalahan", kode=exc.code, medan=None, **exc.ctx)
+        if exc.code == "yaml_rusak":
+            raise PresetError(
+                [f"Berkas SOP '{path.name}' bukan YAML yang sah: {message}."]
+            ) from None
+        raise PresetError([f"Berkas SOP tidak dapat dibaca: {message}."]) from None
     return parse_preset(data, source=path.name)
 
 
@@ -375,265 +578,251 @@ def parse_preset(data: Any, source: str = "SOP") -> Preset:
     Data from plain ``yaml.safe_load`` works too: its ``False`` key (from ``no:``) is read as
     ``no``.
     """
-    return _Validator(source).preset(data)
+    return _build(validate_preset(data, source))
 
 
-# --------------------------------------------------------------------------- validation
+def validate_preset(data: Any, source: str = "SOP") -> PresetFile:
+    """The validated file model; raises :class:`PresetError` listing every problem."""
+    errors: list[str] = []
+    model: PresetFile | None = None
+    try:
+        model = PresetFile.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_messages(exc, data, source))
+    if not isinstance(data, dict):
+        raise PresetError(errors)
+    steps = model.langkah if model else _valid_steps(data.get("langkah"))
+    pengisi = tuple(model.pengisi) if model else _lenient_roles(data.get("pengisi"))
+    raw_ids = _raw_ids(data.get("langkah"))
+    errors.extend(_check_order(steps, pengisi, raw_ids))
+    if errors or model is None:
+        raise PresetError(errors)
+    return model
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).split())
+def load_cycle_preset(preset: str, snapshot: Mapping[str, Any] | None) -> Preset:
+    """A cycle's preset: the snapshot it started with, else (an older cycle) by id or path."""
+    return preset_from_snapshot(snapshot) if snapshot else load_preset(preset)
 
 
-class _Validator:
-    """Collects every problem of one preset before raising."""
+def preset_snapshot(preset: Preset) -> dict[str, Any]:
+    """The preset as JSON-safe data (the file's form), stored with a cycle when it starts."""
+    return preset.file.model_dump(mode="json", exclude_none=True)
 
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.errors: list[str] = []
 
-    def err(self, message: str) -> None:
-        self.errors.append(message)
+def preset_from_snapshot(snapshot: Mapping[str, Any]) -> Preset:
+    """The preset a cycle started with, rebuilt from :func:`preset_snapshot`."""
+    return _from_snapshot_json(json.dumps(snapshot, sort_keys=True))
 
-    def roles(self, value: Any, where: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        items = value if isinstance(value, list) else [value]
-        out: list[str] = []
-        for item in items:
-            if item not in ROLES:
-                self.err(f"{where}: peran '{item}' tidak dikenal (pilihan: {', '.join(ROLES)}).")
-            elif item not in out:
-                out.append(item)
-        return tuple(out)
 
-    def required_text(self, data: Mapping[str, Any], key: str, where: str) -> str:
-        value = _text(data.get(key))
-        if not value:
-            self.err(f"{where}: '{key}' wajib diisi.")
-        return value
+@functools.lru_cache(maxsize=64)
+def _from_snapshot_json(text: str) -> Preset:
+    return parse_preset(json.loads(text), source="snapshot")
 
-    def preset(self, data: Any) -> Preset:
-        if not isinstance(data, dict):
-            raise PresetError([f"{self.source}: isi berkas harus berupa pemetaan (kunci: nilai)."])
-        for key in data:
-            if key not in _TOP_KEYS:
-                self.err(f"{self.source}: kunci '{key}' tidak dikenal.")
 
-        preset_id = self.required_text(data, "id", self.source)
-        if preset_id and not _PRESET_ID_RE.match(preset_id):
-            self.err(f"{self.source}: id '{preset_id}' hanya boleh huruf kecil, angka dan '-'.")
-        nama = self.required_text(data, "nama", self.source)
-        sumber = self.required_text(data, "sumber", self.source)
+# --------------------------------------------------------------------------- messages
 
-        bawaan_text = _text(data.get("waktu_bawaan")) or DEFAULT_WAKTU_BAWAAN
-        bawaan = parse_duration(bawaan_text)
-        if bawaan is None:
-            self.err(
-                f"{self.source}: waktu_bawaan '{bawaan_text}' tidak terbaca "
-                '(contoh: "5 menit", "2 jam", "1 hari").'
-            )
 
-        peran_raw = data.get("peran") or {}
-        peran: dict[str, str] = {}
-        if not isinstance(peran_raw, dict):
-            self.err(f"{self.source}: 'peran' harus berupa pemetaan peran: sebutan.")
-        else:
-            for role, title in peran_raw.items():
-                if role not in ROLES:
-                    self.err(
-                        f"{self.source}: peran '{role}' tidak dikenal "
-                        f"(pilihan: {', '.join(ROLES)})."
-                    )
-                elif not _text(title):
-                    self.err(f"{self.source}: sebutan untuk peran '{role}' kosong.")
-                else:
-                    peran[role] = _text(title)
+def _step_label(raw: Any, pos: int) -> str:
+    step_id = _text(raw.get("id")) if isinstance(raw, dict) else ""
+    return f"Langkah '{step_id}'" if step_id else f"Langkah ke-{pos}"
 
-        pengisi = self.roles(data.get("pengisi"), f"{self.source}: pengisi")
-        if data.get("pengisi") in (None, "", []):
-            self.err(f"{self.source}: 'pengisi' wajib diisi (peran yang mengisi kertas kerja).")
 
-        pengingat = data.get("pengingat") or {}
-        if not isinstance(pengingat, dict) or any(k not in _PENGINGAT_KEYS for k in pengingat):
-            self.err(f"{self.source}: 'pengingat' hanya boleh berisi {', '.join(_PENGINGAT_KEYS)}.")
-            pengingat = {}
-
-        raw_steps = data.get("langkah")
-        if not isinstance(raw_steps, list) or not raw_steps:
-            self.err(f"{self.source}: 'langkah' wajib berisi daftar langkah.")
-            raw_steps = []
-        steps = self.steps(raw_steps, pengisi)
-
-        if self.errors:
-            raise PresetError(self.errors)
-        assert bawaan is not None
-        return Preset(
-            id=preset_id,
-            nama=nama,
-            sumber=sumber,
-            peran=MappingProxyType(peran),
-            pengisi=pengisi,
-            langkah=tuple(steps),
-            waktu_bawaan=bawaan,
-            pengingat=MappingProxyType(dict(pengingat)),
-        )
-
-    def steps(self, raw_steps: list[Any], pengisi: tuple[str, ...]) -> list[Step]:
-        steps: list[Step] = []
-        seen: dict[str, int] = {}
-        last_no = 0
-        for pos, raw in enumerate(raw_steps, start=1):
-            label = f"Langkah ke-{pos}"
-            if not isinstance(raw, dict):
-                self.err(f"{label}: harus berupa pemetaan (id, no, nama, pelaku, jenis, …).")
+def _messages(exc: ValidationError, data: Any, source: str) -> list[str]:
+    """One Indonesian line per pydantic error, naming the step (or the file) and the field."""
+    out: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        where = source
+        if len(loc) >= 2 and loc[0] == "langkah" and isinstance(loc[1], int):
+            raw = data["langkah"][loc[1]]
+            where = _step_label(raw, loc[1] + 1)
+            loc = loc[2:]
+            if err["type"] in ("model_type", "model_attributes_type"):
+                out.append(f"{where}: harus berupa pemetaan (id, no, nama, pelaku, jenis, …).")
                 continue
-            if False in raw and "no" not in raw:  # plain yaml.safe_load reads `no:` as False
-                raw = {("no" if k is False else k): v for k, v in raw.items()}
-            step_id = _text(raw.get("id"))
-            if step_id:
-                label = f"Langkah '{step_id}'"
-            for key in raw:
-                if key not in _STEP_KEYS:
-                    self.err(f"{label}: kunci '{key}' tidak dikenal.")
-
-            if not step_id:
-                self.err(f"{label}: 'id' wajib diisi.")
-            elif not _STEP_ID_RE.match(step_id):
-                self.err(f"{label}: id hanya boleh huruf kecil, angka dan '_' (contoh: olah_data).")
-            elif step_id in seen:
-                self.err(f"{label}: id dipakai dua kali (juga langkah ke-{seen[step_id]}).")
+        field_name = str(loc[0]) if loc else ""
+        if loc and loc[0] in ("pengisi", "peserta", "kepada") and len(loc) > 1:
+            where = f"{where}: {loc[0]}"
+        elif loc and loc[0] == "peran" and len(loc) == 2:
+            out.append(f"{where}: sebutan untuk peran '{loc[1]}' kosong.")
+            continue
+        if err["type"] == "missing":
+            hint = " (peran yang mengisi kertas kerja)" if field_name == "pengisi" else ""
+            if field_name == "langkah":
+                out.append(f"{where}: 'langkah' wajib berisi daftar langkah.")
             else:
-                seen[step_id] = pos
+                out.append(f"{where}: '{field_name}' wajib diisi{hint}.")
+        elif err["type"] == "extra_forbidden":
+            out.append(f"{where}: kunci '{field_name}' tidak dikenal.")
+        elif err["type"] == "preset":
+            out.append(f"{where}: {err['msg']}")
+        elif field_name == "pengingat" and len(loc) == 2:
+            kind = "bilangan bulat" if loc[1] == "sebelum_hari" else "true atau false"
+            out.append(f"{where}: pengingat.{loc[1]} '{err['input']}' harus {kind}.")
+        else:
+            out.append(f"{where}: '{field_name}' tidak sah ({err['msg']}).")
+    return out
 
-            no = raw.get("no")
-            if not isinstance(no, int) or isinstance(no, bool) or no < 1:
-                self.err(f"{label}: 'no' harus bilangan bulat mulai 1 (nomor langkah di SOP).")
-                no = last_no or 1
-            elif no < last_no:
-                self.err(f"{label}: 'no' {no} lebih kecil dari langkah sebelumnya ({last_no}).")
-            last_no = max(last_no, no)
 
-            nama = self.required_text(raw, "nama", label)
+# --------------------------------------------------------------------------- whole-preset rules
 
-            pelaku = _text(raw.get("pelaku"))
-            if not pelaku:
-                self.err(f"{label}: 'pelaku' wajib diisi.")
-            elif pelaku not in ROLES:
-                self.err(f"{label}: pelaku '{pelaku}' tidak dikenal (pilihan: {', '.join(ROLES)}).")
 
-            jenis = _text(raw.get("jenis"))
-            if not jenis:
-                self.err(f"{label}: 'jenis' wajib diisi.")
-            elif jenis not in JENIS:
-                self.err(f"{label}: jenis '{jenis}' tidak dikenal (pilihan: {', '.join(JENIS)}).")
+def _valid_steps(raw_steps: Any) -> list[LangkahFile]:
+    """The steps that are valid on their own (for the whole-preset rules when some are not)."""
+    out = []
+    for raw in raw_steps if isinstance(raw_steps, list) else []:
+        try:
+            out.append(LangkahFile.model_validate(raw))
+        except ValidationError:
+            continue
+    return out
 
-            waktu_teks = _text(raw.get("waktu"))
-            waktu = parse_duration(waktu_teks) if waktu_teks else None
-            if waktu_teks and waktu is None:
-                self.err(
-                    f"{label}: waktu '{waktu_teks}' tidak terbaca "
-                    '(contoh: "5 menit", "2 jam", "3 hari"; kosongkan bila SOP tidak '
-                    "menyebutkan)."
-                )
 
-            periode = _text(raw.get("periode")) or None
-            if periode is not None and periode not in PERIODE:
-                self.err(
-                    f"{label}: periode '{periode}' tidak dikenal (pilihan: semester, tahunan)."
-                )
-                periode = None
-            if jenis == "gabung" and not _text(raw.get("periode")):
-                self.err(f"{label}: langkah gabung wajib menyebut periode (semester/tahunan).")
+def _lenient_roles(value: Any) -> tuple[str, ...]:
+    return tuple(r for r in _role_list(value) if r in ROLES)
 
-            peserta = self.roles(raw.get("peserta"), f"{label}: peserta")
-            if "peserta" in raw and jenis not in ("rapat", "arahan"):
-                self.err(f"{label}: 'peserta' hanya untuk langkah rapat atau arahan.")
-            elif jenis == "rapat" and not peserta:
-                peserta = pengisi
-            elif jenis == "arahan" and not peserta:
-                peserta = ("perencana",)
 
-            kepada = self.roles(raw.get("kepada"), f"{label}: kepada")
-            if "kepada" in raw and jenis != "laporkan":
-                self.err(f"{label}: 'kepada' hanya untuk langkah laporkan.")
-            elif jenis == "laporkan" and not kepada:
-                kepada = ("camat",)
+def _raw_ids(raw_steps: Any) -> list[str]:
+    if not isinstance(raw_steps, list):
+        return []
+    return [_text(r.get("id")) if isinstance(r, dict) else "" for r in raw_steps]
 
-            if jenis == "isi" and pengisi and pelaku in ROLES and pelaku not in pengisi:
-                self.err(f"{label}: pelaku langkah isi ('{pelaku}') harus termasuk pengisi.")
 
-            kembali_ke = _text(raw.get("kembali_ke")) or None
-            jabatan = _text(raw.get("jabatan")) or None
-            steps.append(
-                Step(
-                    id=step_id,
-                    no=no,
-                    nama=nama,
-                    pelaku=pelaku,
-                    jenis=jenis,
-                    waktu=waktu,
-                    waktu_teks=waktu_teks,
-                    masuk=_text(raw.get("masuk")),
-                    keluar=_text(raw.get("keluar")),
-                    kembali_ke=kembali_ke,
-                    periode=periode,
-                    jabatan=jabatan,
-                    peserta=peserta,
-                    kepada=kepada,
-                )
+def _default_return(steps: list[LangkahFile], i: int) -> str | None:
+    """Where a verifikasi step without ``kembali_ke`` returns: the nearest earlier isi step."""
+    earlier = [s.id for s in steps[:i] if s.jenis == "isi"]
+    return earlier[-1] if earlier else None
+
+
+def _check_order(
+    steps: list[LangkahFile], pengisi: tuple[str, ...], raw_ids: list[str]
+) -> list[str]:
+    """Rules across steps; returns the problems (empty when the order is right)."""
+    errs: list[str] = []
+    if not steps:
+        return errs
+    seen: dict[str, int] = {}
+    for pos, step_id in enumerate(raw_ids, start=1):
+        if not step_id:
+            continue
+        if step_id in seen:
+            errs.append(
+                f"Langkah '{step_id}': id dipakai dua kali (juga langkah ke-{seen[step_id]})."
             )
-        if steps:
-            steps = self.check_order(steps)
-        return steps
+        else:
+            seen[step_id] = pos
+    last_no = 0
+    for s in steps:
+        if s.no < last_no:
+            errs.append(
+                f"Langkah '{s.id}': 'no' {s.no} lebih kecil dari langkah sebelumnya ({last_no})."
+            )
+        last_no = max(last_no, s.no)
+        if s.peserta is not None and s.jenis not in ("rapat", "arahan"):
+            errs.append(f"Langkah '{s.id}': 'peserta' hanya untuk langkah rapat atau arahan.")
+        if s.kepada is not None and s.jenis != "laporkan":
+            errs.append(f"Langkah '{s.id}': 'kepada' hanya untuk langkah laporkan.")
+        if s.jenis == "gabung" and not s.periode:
+            errs.append(
+                f"Langkah '{s.id}': langkah gabung wajib menyebut periode (semester/tahunan)."
+            )
+        if s.jenis == "isi" and pengisi and s.pelaku not in pengisi:
+            errs.append(
+                f"Langkah '{s.id}': pelaku langkah isi ('{s.pelaku}') harus termasuk pengisi."
+            )
+    if steps[0].jenis != "perintah":
+        errs.append(f"Langkah '{steps[0].id}': langkah pertama harus berjenis perintah.")
+    for s in steps[1:]:
+        if s.jenis == "perintah":
+            errs.append(f"Langkah '{s.id}': jenis perintah hanya untuk langkah pertama.")
+    isi_positions = [i for i, s in enumerate(steps) if s.jenis == "isi"]
+    if not isi_positions:
+        errs.append("SOP harus punya satu langkah berjenis isi (pengisian kertas kerja).")
+    position = {s.id: i for i, s in enumerate(steps)}
+    last_rank = 0
+    for i, s in enumerate(steps):
+        label = f"Langkah '{s.id}'"
+        rank = _PERIOD_RANK[s.periode or "triwulan"]
+        if rank < last_rank:
+            errs.append(
+                f"{label}: langkah khusus semester/tahunan harus di akhir "
+                "(tahunan sesudah semester)."
+            )
+        last_rank = max(last_rank, rank)
+        if s.periode and s.jenis in ("perintah", "isi"):
+            errs.append(f"{label}: langkah {s.jenis} tidak boleh punya periode.")
+        if s.jenis in _NEEDS_DATA and not any(p < i for p in isi_positions):
+            errs.append(f"{label}: langkah {s.jenis} harus sesudah langkah isi.")
+        if s.jenis == "bagikan" and not any(x.jenis == "siapkan" for x in steps[:i]):
+            errs.append(f"{label}: langkah bagikan harus sesudah langkah siapkan.")
+        target = s.kembali_ke
+        if target is None and s.jenis == "verifikasi":
+            target = _default_return(steps, i)
+        if target is None:
+            if s.jenis in _RETURN_REQUIRED:
+                errs.append(f"{label}: langkah {s.jenis} wajib punya kembali_ke.")
+        elif s.jenis not in _RETURN_KINDS:
+            errs.append(f"{label}: kembali_ke hanya untuk langkah verifikasi, telaah atau sahkan.")
+        elif target not in position:
+            if target in raw_ids:
+                continue  # the target step has its own error
+            errs.append(f"{label}: kembali_ke '{target}' bukan id langkah yang ada.")
+        elif position[target] >= i:
+            errs.append(f"{label}: kembali_ke '{target}' harus menunjuk langkah sebelumnya.")
+        elif s.jenis == "verifikasi" and steps[position[target]].jenis != "isi":
+            errs.append(f"{label}: kembali_ke langkah verifikasi harus menunjuk langkah isi.")
+    return errs
 
-    def check_order(self, steps: list[Step]) -> list[Step]:
-        """Whole-preset rules; fills in the default ``kembali_ke`` of verifikasi steps."""
-        first = steps[0]
-        if first.jenis != "perintah":
-            self.err(f"Langkah '{first.id}': langkah pertama harus berjenis perintah.")
-        for s in steps[1:]:
-            if s.jenis == "perintah":
-                self.err(f"Langkah '{s.id}': jenis perintah hanya untuk langkah pertama.")
-        isi_positions = [i for i, s in enumerate(steps) if s.jenis == "isi"]
-        if not isi_positions:
-            self.err("SOP harus punya satu langkah berjenis isi (pengisian kertas kerja).")
 
-        position = {s.id: i for i, s in enumerate(steps) if s.id}
-        out: list[Step] = []
-        last_rank = 0
-        for i, s in enumerate(steps):
-            label = f"Langkah '{s.id or i + 1}'"
-            rank = _PERIOD_RANK[s.periode or "triwulan"]
-            if rank < last_rank:
-                self.err(
-                    f"{label}: langkah khusus semester/tahunan harus di akhir "
-                    "(tahunan sesudah semester)."
-                )
-            last_rank = max(last_rank, rank)
-            if s.periode and s.jenis in ("perintah", "isi"):
-                self.err(f"{label}: langkah {s.jenis} tidak boleh punya periode.")
-            if s.jenis in _NEEDS_DATA and not any(p < i for p in isi_positions):
-                self.err(f"{label}: langkah {s.jenis} harus sesudah langkah isi.")
-            if s.jenis == "bagikan" and not any(x.jenis == "siapkan" for x in steps[:i]):
-                self.err(f"{label}: langkah bagikan harus sesudah langkah siapkan.")
+# --------------------------------------------------------------------------- building
 
-            target = s.kembali_ke
-            if target is None and s.jenis == "verifikasi":
-                earlier = [p for p in isi_positions if p < i]
-                if earlier:
-                    target = steps[earlier[-1]].id
-                    s = replace(s, kembali_ke=target)
-            if target is None:
-                if s.jenis in _RETURN_REQUIRED:
-                    self.err(f"{label}: langkah {s.jenis} wajib punya kembali_ke.")
-            elif s.jenis not in _RETURN_KINDS:
-                self.err(f"{label}: kembali_ke hanya untuk langkah verifikasi, telaah atau sahkan.")
-            elif target not in position:
-                self.err(f"{label}: kembali_ke '{target}' bukan id langkah yang ada.")
-            elif position[target] >= i:
-                self.err(f"{label}: kembali_ke '{target}' harus menunjuk langkah sebelumnya.")
-            elif s.jenis == "verifikasi" and steps[position[target]].jenis != "isi":
-                self.err(f"{label}: kembali_ke langkah verifikasi harus menunjuk langkah isi.")
-            out.append(s)
-        return out
+
+def _build(model: PresetFile) -> Preset:
+    """The runtime :class:`Preset` (defaults filled in) from a validated file model."""
+    steps: list[Step] = []
+    pengisi = tuple(model.pengisi)
+    for i, s in enumerate(model.langkah):
+        peserta = tuple(s.peserta or ())
+        if s.jenis == "rapat" and not peserta:
+            peserta = pengisi
+        elif s.jenis == "arahan" and not peserta:
+            peserta = ("perencana",)
+        kepada = tuple(s.kepada or ())
+        if s.jenis == "laporkan" and not kepada:
+            kepada = ("camat",)
+        kembali_ke = s.kembali_ke
+        if kembali_ke is None and s.jenis == "verifikasi":
+            kembali_ke = _default_return(list(model.langkah), i)
+        steps.append(
+            Step(
+                id=s.id,
+                no=s.no,
+                nama=s.nama,
+                pelaku=s.pelaku,
+                jenis=s.jenis,
+                waktu=parse_duration(s.waktu) if s.waktu else None,
+                waktu_teks=s.waktu or "",
+                masuk=s.masuk,
+                keluar=s.keluar,
+                kembali_ke=kembali_ke,
+                periode=s.periode,
+                jabatan=s.jabatan,
+                peserta=peserta,
+                kepada=kepada,
+            )
+        )
+    bawaan = parse_duration(model.waktu_bawaan)
+    assert bawaan is not None
+    pengingat = model.pengingat.model_dump(exclude_none=True) if model.pengingat else {}
+    return Preset(
+        id=model.id,
+        nama=model.nama,
+        sumber=model.sumber,
+        peran=MappingProxyType(dict(model.peran)),
+        pengisi=pengisi,
+        langkah=tuple(steps),
+        waktu_bawaan=bawaan,
+        pengingat=MappingProxyType(pengingat),
+        file=model,
+    )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flows.core.context import Ctx
 from flows.domain.capaian import average_capaian, is_sedang_or_below
-from flows.setup.office_file import predikat_scale_for
+from flows.domain.office_settings import predikat_scale_for
 from flows.sop.run import Run, worksheets
 from flows.sop.sheet_data import sheet_items
 from storage.models import Person, Section

@@ -42,12 +42,12 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import Actor
 from flows.domain.calendar import OfficeCalendar
+from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE as OPEN_SHEET
 from flows.domain.states import CycleState, StepKind
-from flows.setup.office_file import calendar_for
 from flows.sop.engine import waiting_on
-from flows.sop.preset import load_preset
+from flows.sop.preset import load_cycle_preset
 from flows.sop.run import Run, deadline_of, role_holders
 from storage.models import Cycle, Office, Person, Reminder, StepDeadline, Worksheet
 
@@ -238,7 +238,7 @@ async def _retire_finished(ctx: Ctx) -> None:
 async def _sweep_cycle(ctx: Ctx, cycle: Cycle) -> datetime | None:
     office = await ctx.session.get(Office, cycle.office_id)
     assert office is not None
-    run = Run(cycle, office, load_preset(cycle.preset))
+    run = Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
     step = run.step  # KeyError for an unknown step
     deadline = await deadline_of(ctx, run)
     cal = office_calendar(office)

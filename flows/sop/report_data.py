@@ -35,11 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.domain.capaian import PredikatScale, average_capaian, is_sedang_or_below, predikat
 from flows.domain.fmt import fmt_number
 from flows.domain.measure import Reported, figures
+from flows.domain.office_settings import predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import COUNTED
-from flows.setup.office_file import predikat_scale_for
-from flows.sop.preset import Preset, load_preset
+from flows.sop.preset import Preset, load_cycle_preset
 from flows.sop.sheet_data import targets_of
 from reports.data import (
     HistoryEntry,
@@ -226,7 +226,7 @@ async def report_data(
     if office is None:
         raise ReportNotFound(f"office {cycle.office_id}")
     period = normalize_period_key(period_key or cycle.period_key)
-    preset = load_preset(cycle.preset)
+    preset = load_cycle_preset(cycle.preset, cycle.preset_snapshot)
     scale = predikat_scale_for(office.settings or {})
 
     # Every quarter cycle of the office and year (answers s.d. need the earlier ones too).

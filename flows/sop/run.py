@@ -15,11 +15,11 @@ from sqlalchemy import select
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import Actor, actors
+from flows.domain.office_settings import calendar_for
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import CycleState, StepKind
-from flows.setup.office_file import calendar_for
-from flows.sop.preset import Preset, Step, load_preset
+from flows.sop.preset import Preset, Step, load_cycle_preset
 from storage.models import Cycle, Office, StepDeadline, Worksheet
 
 
@@ -76,7 +76,7 @@ async def load(ctx: Ctx, cycle_id: int) -> Run | None:
         return None
     office = await ctx.session.get(Office, cycle.office_id)
     assert office is not None
-    return Run(cycle, office, load_preset(cycle.preset))
+    return Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
 
 
 async def latest(ctx: Ctx, office_id: int) -> Run | None:

@@ -13,9 +13,9 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.conversation import clear_state, set_state
 from flows.core.people import local_date
+from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
 from flows.domain.states import MEETINGS, StepKind
-from flows.setup.office_file import calendar_for
 from flows.sop.card import ButtonSpec, checked, current, finish_step, on_next, to_actors
 from flows.sop.kind import FLOW, Kind
 from flows.sop.preset import Step
