@@ -271,6 +271,11 @@ class GraphEmulator:
             raise AssertionError(f"no button {title!r} sent to {user.name}")
         return await self._tap(user, *found, msg_id)
 
+    async def tap_sent(self, user: WaUser, sent: WaSent, title: str) -> int:
+        """Tap the choice ``title`` of that very message (an older card, say)."""
+        choice = dict(sent.choices())[title]
+        return await self._tap(user, sent, title, choice, "")
+
     async def _tap(
         self, user: WaUser, sent: WaSent, title: str, choice_id: str, msg_id: str
     ) -> int:
