@@ -228,6 +228,9 @@ class Office:
                 self.returned.add(step.id)
                 await actor.tap("Kembalikan")
                 await actor.say("Mohon diperbaiki ringkasannya")
+                if kind == "sahkan":  # a day of silence: the next approvals come as templates
+                    now = FileClock(self.clock_file).now()
+                    set_clock(self.clock_file, next_working_morning(now + timedelta(days=1)))
             else:
                 await actor.tap("Setujui")
         elif kind in ("siapkan", "bagikan"):
@@ -300,6 +303,7 @@ async def test_a_whole_preset_on_whatsapp_through_the_real_bot(
     # An approval outside the window went as kinerja_persetujuan.
     names = {m.payload["template"]["name"] for m in wa.sent if m.type == "template"}
     assert "kinerja_persetujuan" in names
+    assert ("Camat Uji", "Setujui", "template") in wa.taps  # approved from the template
     # The final laporan and rekap reached the Camat as uploaded documents.
     docs = [wa.document(m) for m in wa.sent_to(players["camat"].user) if m.type == "document"]
     laporan = [b for n, b in docs if n.startswith("Laporan_Kinerja_TW_III_2026")]

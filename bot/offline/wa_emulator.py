@@ -147,6 +147,8 @@ class GraphEmulator:
     fail_next: list[int] = field(default_factory=list)
     #: Approved templates: name → (body parameter count, quick-reply titles).
     templates: dict[str, tuple[int, list[str]]] = field(default_factory=lambda: dict(TEMPLATES))
+    #: Every tap the users made: (user name, choice title, type of the message tapped).
+    taps: list[tuple[str, str, str]] = field(default_factory=list)
     #: Statuses of webhook POSTs (200, 403 ...).
     webhook_statuses: list[int] = field(default_factory=list)
     port: int = 0
@@ -280,6 +282,7 @@ class GraphEmulator:
         self, user: WaUser, sent: WaSent, title: str, choice_id: str, msg_id: str
     ) -> int:
         context = {"from": self.phone_id, "id": sent.id}
+        self.taps.append((user.name, title, sent.type))
         if sent.type == "template":
             message = {"type": "button", "button": {"payload": choice_id, "text": title}}
         elif sent.payload["interactive"]["type"] == "list":
