@@ -65,7 +65,10 @@ async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  
     )
     templates = TemplateNames(
         language=settings.whatsapp_template_language,
-        names={"pengingat": settings.whatsapp_template_pengingat},
+        names={
+            "pengingat": settings.whatsapp_template_pengingat,
+            "persetujuan": settings.whatsapp_template_persetujuan,
+        },
         generic=settings.whatsapp_template_pemberitahuan,
     )
     sender = WhatsAppSender(client, templates)

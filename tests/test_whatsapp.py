@@ -200,9 +200,10 @@ async def test_lists_window_template_and_errors(wa) -> None:  # noqa: ANN001
     await core.run(approval)
     await emu.wait_for(lambda: emu.sent_to(sekcam)[-1].type == "template", what="a template")
     tpl = emu.sent_to(sekcam)[-1]
-    assert tpl.payload["template"]["name"] == "kinerja_pemberitahuan"
+    assert tpl.payload["template"]["name"] == "kinerja_persetujuan"
     assert "Mohon persetujuan rekap" in tpl.text and "\n" not in tpl.text
-    assert await emu.user_taps(sekcam, "#0") == 200
+    assert [t for t, _ in tpl.choices()] == ["Setujui", "Lihat"]
+    assert await emu.user_taps(sekcam, "Lihat") == 200
     await emu.wait_for(
         lambda: emu.sent_to(sekcam)[-1].type == "interactive", what="the card after the tap"
     )

@@ -40,6 +40,16 @@ WINDOW_CLOSED = 131047
 THROUGHPUT = 130429
 UNDELIVERABLE = 131026
 INVALID_PARAMETER = 100
+TEMPLATE_PARAMS = 132000  # the parameters do not match the approved template
+TEMPLATE_MISSING = 132001  # no approved template of that name and language
+
+#: The approved templates (as submitted to Meta, see the README): name → (body parameter
+#: count, quick-reply titles).
+TEMPLATES: dict[str, tuple[int, list[str]]] = {
+    "kinerja_pemberitahuan": (1, ["Buka"]),
+    "kinerja_pengingat": (1, ["Buka"]),
+    "kinerja_persetujuan": (1, ["Setujui", "Lihat"]),
+}
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -67,6 +77,8 @@ class WaSent:
     type: str
     payload: dict[str, Any]
     at: datetime
+    #: The quick-reply titles of a template (as approved), in button order.
+    titles: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -97,11 +109,13 @@ class WaSent:
                     (r["title"], r["id"]) for s in inter["action"]["sections"] for r in s["rows"]
                 ]
         if self.type == "template":
-            return [
-                (f"#{c['index']}", c["parameters"][0]["payload"])
-                for c in self.payload["template"].get("components", [])
-                if c.get("type") == "button"
-            ]
+            out = []
+            for c in self.payload["template"].get("components", []):
+                if c.get("type") == "button":
+                    i = int(c["index"])
+                    title = self.titles[i] if i < len(self.titles) else f"#{i}"
+                    out.append((title, c["parameters"][0]["payload"]))
+            return out
         return []
 
 
@@ -131,6 +145,10 @@ class GraphEmulator:
     media: dict[str, _Media] = field(default_factory=dict)
     #: Error codes to answer the next sends with (a test sets ``[130429]``).
     fail_next: list[int] = field(default_factory=list)
+    #: Approved templates: name → (body parameter count, quick-reply titles).
+    templates: dict[str, tuple[int, list[str]]] = field(default_factory=lambda: dict(TEMPLATES))
+    #: Every tap the users made: (user name, choice title, type of the message tapped).
+    taps: list[tuple[str, str, str]] = field(default_factory=list)
     #: Statuses of webhook POSTs (200, 403 ...).
     webhook_statuses: list[int] = field(default_factory=list)
     port: int = 0
@@ -239,18 +257,32 @@ class GraphEmulator:
             await self._user_event(user, {"id": msg_id, "type": "text", "text": {"body": text}})
         )[1]
 
-    async def user_taps(self, user: WaUser, title: str, *, msg_id: str = "") -> int:
-        """Tap a reply button, a list row or a template quick reply of the latest card."""
+    def find_choice(self, user: WaUser, title: str) -> tuple[WaSent, str, str] | None:
+        """The newest message to ``user`` with a choice titled ``title`` ("#0": a template's
+        first quick reply), with that choice's title and id."""
         for sent in reversed(self.sent_to(user)):
             for choice_title, choice_id in sent.choices():
                 if choice_title == title or (sent.type == "template" and title == "#0"):
-                    return await self._tap(user, sent, choice_title, choice_id, msg_id)
-        raise AssertionError(f"no button {title!r} sent to {user.name}")
+                    return sent, choice_title, choice_id
+        return None
+
+    async def user_taps(self, user: WaUser, title: str, *, msg_id: str = "") -> int:
+        """Tap a reply button, a list row or a template quick reply of the latest card."""
+        found = self.find_choice(user, title)
+        if found is None:
+            raise AssertionError(f"no button {title!r} sent to {user.name}")
+        return await self._tap(user, *found, msg_id)
+
+    async def tap_sent(self, user: WaUser, sent: WaSent, title: str) -> int:
+        """Tap the choice ``title`` of that very message (an older card, say)."""
+        choice = dict(sent.choices())[title]
+        return await self._tap(user, sent, title, choice, "")
 
     async def _tap(
         self, user: WaUser, sent: WaSent, title: str, choice_id: str, msg_id: str
     ) -> int:
         context = {"from": self.phone_id, "id": sent.id}
+        self.taps.append((user.name, title, sent.type))
         if sent.type == "template":
             message = {"type": "button", "button": {"payload": choice_id, "text": title}}
         elif sent.payload["interactive"]["type"] == "list":
@@ -331,6 +363,7 @@ class GraphEmulator:
                 raise _ApiError(UNDELIVERABLE, "Message undeliverable")
             kind = body.get("type", "text")
             self._check(kind, body)
+            titles = self._check_template(body) if kind == "template" else []
             now = self.clock()
             if kind != "template" and (
                 user.last_inbound is None or now - user.last_inbound > WINDOW
@@ -342,7 +375,7 @@ class GraphEmulator:
                 )
         except _ApiError as exc:
             return self._error(exc)
-        sent = WaSent(self._next_id("wamid.OUT"), to, kind, body, now)
+        sent = WaSent(self._next_id("wamid.OUT"), to, kind, body, now, titles)
         self.sent.append(sent)
         self._changed.set()
         return web.json_response(
@@ -391,6 +424,22 @@ class GraphEmulator:
                 raise bad("template.name")
         else:
             raise bad(f"type {kind}")
+
+    def _check_template(self, body: dict[str, Any]) -> list[str]:
+        """An approved template with as many body parameters and buttons as approved."""
+        tpl = body["template"]
+        known = self.templates.get(tpl["name"])
+        if known is None:
+            raise _ApiError(TEMPLATE_MISSING, f"Template name does not exist: {tpl['name']}")
+        count, titles = known
+        comps = tpl.get("components", [])
+        params = [p for c in comps if c.get("type") == "body" for p in c.get("parameters", [])]
+        buttons = [c for c in comps if c.get("type") == "button"]
+        if len(params) != count or any("\n" in p.get("text", "") for p in params):
+            raise _ApiError(TEMPLATE_PARAMS, "Number of parameters does not match")
+        if any(int(b.get("index", 99)) >= len(titles) for b in buttons):
+            raise _ApiError(TEMPLATE_PARAMS, "Button index out of range")
+        return titles
 
     async def _upload(self, request: web.Request) -> web.Response:
         reader = await request.post()

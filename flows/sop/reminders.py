@@ -268,7 +268,15 @@ async def _sweep_cycle(ctx: Ctx, cycle: Cycle) -> datetime | None:
             if text is None:
                 row.status = "lewat"
                 continue
-            ctx.send(p.person_id, text, dedupe_key=p.key, template="pengingat")
+            buttons = None
+            if p.kind in OWED_KINDS and step.jenis == StepKind.ISI:
+                # "Isi sekarang" under the reminder: on WhatsApp outside the window the
+                # template's one quick reply acts as this button.
+                start = await ctx.button(
+                    texts.label("isi_sekarang"), "isi.mulai", {}, person_id=p.person_id
+                )
+                buttons = [[start]]
+            ctx.send(p.person_id, text, buttons, dedupe_key=p.key, template="pengingat")
             row.status, row.sent_at = "sent", now
     pending = [
         cal.next_office_time(max(p.due, now)) for p in keep if rows[p.key].status == "pending"

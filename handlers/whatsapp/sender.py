@@ -27,6 +27,7 @@ MAX_PARAM = 900  # a template body parameter (no newlines allowed there)
 
 WINDOW_CLOSED = 131047
 THROUGHPUT = (130429, 131056, 4, 80007)
+APPROVAL = "persetujuan"  # the template key of approval requests
 FOR_GOOD = (131026, 131030, 131051, 131031, 130497, 100, 131008, 131009)
 
 
@@ -187,35 +188,51 @@ class WhatsAppSender:
         return msg_id
 
     async def _template(self, job: DeliveryJob) -> str:
-        """Outside the 24-hour window: the approved template, its button reopens the card.
-
-        With one button the quick reply carries that button's token, so a tap acts like it;
-        otherwise it asks to open the message, which is then sent in full (window open).
-        """
+        """Outside the 24-hour window: an approved template whose quick replies stand for the
+        card's buttons (see :meth:`quick_replies`)."""
         key = job.template.key if job.template else ""
         params = (job.template.params if job.template else []) or [flatten(job.text)]
-        choices = job.choices
-        payload = choices[0]["token"] if len(choices) == 1 else f"{OPEN_PREFIX}{job.outbox_id}"
-        components = [
+        key, payloads = self.quick_replies(key, job)
+        components: list[dict] = [
             {
                 "type": "body",
                 "parameters": [{"type": "text", "text": flatten(p)} for p in params],
-            },
+            }
+        ]
+        components += [
             {
                 "type": "button",
                 "sub_type": "quick_reply",
-                "index": "0",
+                "index": str(i),
                 "parameters": [{"type": "payload", "payload": payload}],
-            },
+            }
+            for i, payload in enumerate(payloads)
         ]
+        name = self.templates.name(key)
         sent = await self.wa.send_template(
             job.address,
-            name=self.templates.name(key),
+            name=name,
             language=TemplateLanguage(self.templates.language),
             params=components,
         )
-        log.info("outbox %s sent as template %s", job.outbox_id, self.templates.name(key))
+        log.info("outbox %s sent as template %s", job.outbox_id, name)
         return sent.id
+
+    @staticmethod
+    def quick_replies(key: str, job: DeliveryJob) -> tuple[str, list[str]]:
+        """The template key and its quick-reply payloads, in the template's button order.
+
+        An approval card (a "Setujui" button) goes as the ``persetujuan`` template: "Setujui"
+        acts as the card's Setujui, "Lihat" opens the whole card. Any other card has one
+        "Buka" quick reply: it acts as the card's button when there is exactly one, else it
+        opens the whole card (the person wrote, so the window is open again).
+        """
+        choices = job.choices
+        opener = f"{OPEN_PREFIX}{job.outbox_id}"
+        approve = [c for c in choices if c["label"] == texts.label("setujui")]
+        if approve:
+            return APPROVAL, [approve[0]["token"], opener]
+        return key, [choices[0]["token"] if len(choices) == 1 else opener]
 
 
 def _mapped(exc: WhatsAppError) -> Exception:
