@@ -159,10 +159,12 @@ def test_phone_is_normalized_to_e164() -> None:
     data = sample()
     data["pegawai"][0]["telepon"] = "0812-3456-7890"
     data["pegawai"][1]["telepon"] = "+62 813 1111 2222"
+    data["pegawai"][2]["telepon"] = "62 857 0000 1111"
     spec = parse_office(data)
     assert spec.people[0].telepon == "+6281234567890"
     assert spec.people[0].whatsapp_id == "6281234567890"
     assert spec.people[1].telepon == "+6281311112222"
+    assert spec.people[2].telepon == "+6285700001111"
 
 
 def test_file_without_indikator_leaves_indicators_alone() -> None:

@@ -300,10 +300,12 @@ def normalize_sub_kegiatan(text: str) -> str | None:
 
 
 def _normalize_phone(text: str) -> str | None:
-    """E.164 (``+6281234567890``) from ``+62 812-3456-7890`` or ``0812 3456 7890``."""
+    """E.164 (``+6281234567890``) from ``+62 812-3456-7890``, ``0812 3456 7890`` or ``62812…``."""
     phone = _PHONE_STRIP_RE.sub("", text)
     if phone.startswith("08"):
         phone = "+62" + phone[1:]
+    elif phone.startswith("628"):
+        phone = "+" + phone
     return phone if _E164_RE.fullmatch(phone) else None
 
 
