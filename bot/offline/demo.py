@@ -23,6 +23,7 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ from storage.models import (
     Worksheet,
 )
 
-#: The sample office. Like templates/, it is read from the source tree next to the package.
-SAMPLE_OFFICE = Path(__file__).resolve().parents[2] / "examples" / "sukamaju.yaml"
+#: The sample office, from the ``examples`` data package (shipped in the wheel).
+SAMPLE_OFFICE = Path(str(resources.files("examples") / "sukamaju.yaml"))
 SCRIPT = texts.TEMPLATES / "chat" / "demo" / "skenario.yaml"
 DEMO_TOKEN = "424242:DEMO-LOKAL"
 BOT_USERNAME = "kinerja_demo_bot"

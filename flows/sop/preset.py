@@ -81,6 +81,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -106,7 +107,7 @@ __all__ = [
     "preset_ids",
 ]
 
-PRESET_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_DIR = Path(str(resources.files("flows.sop") / "presets"))
 
 ROLES: tuple[str, ...] = ("camat", "sekcam", "perencana", "kasi", "staf")
 

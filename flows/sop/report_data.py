@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +56,7 @@ __all__ = ["COUNTED", "ReportNotFound", "normalize_period_key", "report_data"]
 #: Worksheet statuses whose answers count in a report.
 COUNTED = ("submitted", "accepted")
 
-HISTORY_FILE = Path(__file__).resolve().parents[2] / "templates" / "laporan" / "riwayat.yaml"
+HISTORY_FILE = Path(str(resources.files("templates") / "laporan" / "riwayat.yaml"))
 _ANNUAL_KEY = re.compile(r"(?P<year>\d{4})-(?:TAHUN|TAHUNAN|Y)", re.I)
 _SEMESTER_KEY = re.compile(r"(?P<year>\d{4})-(?:SEMESTER|SEM|S)(?P<n>[12])", re.I)
 
