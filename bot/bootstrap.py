@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.settings import Settings
@@ -19,6 +20,10 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+#: The clock of a bot run without an explicit one. Production never changes it; only the
+#: offline entry point ``python -m bot.offline.clocked`` installs a file clock (tests).
+make_clock: Callable[[], Clock] = SystemClock
 
 
 def build_router() -> Router:
@@ -46,15 +51,13 @@ async def run_telegram(
     settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
 ) -> None:
     """Poll Telegram (or the emulator at TELEGRAM_BASE_URL) until stopped."""
-    from bot.scheduler import FileClock, ReminderScheduler
+    from bot.scheduler import ReminderScheduler
     from bot.workers.documents import DocumentWorker
     from handlers.telegram import CHANNEL, TelegramSender, build_application
     from reports.pdf import make_render_executor
 
     assert settings.telegram_token is not None
-    if clock is None:
-        # TEST_CLOCK_FILE is for end-to-end tests only (time read from a file).
-        clock = FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
+    clock = clock or make_clock()
     db = Database(settings.database_url)
     await upgrade(db.engine)
     delivery = Delivery(db, {}, clock)

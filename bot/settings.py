@@ -24,8 +24,6 @@ class Settings(BaseSettings):
     webhook_port: int = 8081
     #: Safety sweep of reminders every this many seconds (besides the one at the next due time).
     sweep_interval_seconds: int = 300
-    #: TEST ONLY: read "now" from this file (an ISO datetime) instead of the system clock.
-    test_clock_file: str | None = None
 
     @property
     def bot_api_url(self) -> str:

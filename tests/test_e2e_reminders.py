@@ -1,9 +1,9 @@
 """End to end: a late Kasi reminded and escalated by the real bot process, on a file clock.
 
-The bot runs with TEST_CLOCK_FILE (test-only: "now" is read from a file) and a one-second
-safety sweep. Moving the file clock past the deadline to a working morning makes the next sweep
-send the reminder to the Kasi and the escalation to the planner and the Sekcam. Nothing sleeps:
-the test waits for the messages to arrive at the emulator.
+The bot runs through ``python -m bot.offline.clocked`` (test-only: "now" is read from a file)
+with a one-second safety sweep. Moving the file clock past the deadline to a working morning
+makes the next sweep send the reminder to the Kasi and the escalation to the planner and the
+Sekcam. Nothing sleeps: the test waits for the messages to arrive at the emulator.
 """
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ class ClockedBot(BotProcess):
         super().__init__(emu, database_url, log)
         self.clock_file = clock
 
+    def command(self) -> list[str]:
+        return ["-m", "bot.offline.clocked", "--jam", str(self.clock_file), "jalan"]
+
     def env(self) -> dict[str, str]:
         env = super().env()
-        env.update(TEST_CLOCK_FILE=str(self.clock_file), SWEEP_INTERVAL_SECONDS="1")
+        env.update(SWEEP_INTERVAL_SECONDS="1")
         return env
 
 

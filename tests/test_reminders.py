@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.scheduler import JOB_NEXT, JOB_TICK, FileClock, ReminderScheduler
+from bot.offline.clocked import FileClock
+from bot.scheduler import JOB_NEXT, JOB_TICK, ReminderScheduler
 from flows.core.context import Ctx
 from flows.sop import reminders
 from flows.sop.reminders import ReminderPlan

@@ -713,7 +713,6 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
             telegram_bot_username=BOT_USERNAME,
             telegram_webhook_url="",  # the emulator is polled
             database_url=url,
-            test_clock_file=None,
         )
         bot_task = asyncio.create_task(run_telegram(settings, stop=stop), name="demo-bot")
         await demo.load_people(invites, preset)
