@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,7 @@ async def enqueue(
                 channel, address, status = "", "", NO_ADDRESS
             else:
                 channel, address = found
-        payload = {
+        payload: dict[str, Any] = {
             "text": msg.text,
             "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in msg.buttons],
         }

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.offline.emulator import BotApiEmulator, EmulatorError, SentMessage
@@ -397,7 +398,8 @@ class Demo:
             # marked sent just after its call, so re-check soon as well.
             with contextlib.suppress(EmulatorError):
                 await self.emu.wait_for(
-                    lambda calls=calls: len(self.emu.calls) > calls, timeout=RECHECK
+                    lambda calls=calls: len(self.emu.calls) > calls,  # type: ignore[misc]
+                    timeout=RECHECK,
                 )
 
     async def conversation(self, actor: Actor) -> tuple[str, dict[str, Any]] | None:
@@ -547,7 +549,8 @@ class Demo:
                     raise DemoError("dokumen_lama", detik=int(2 * STEP_TIMEOUT))
                 with contextlib.suppress(EmulatorError):
                     await self.emu.wait_for(
-                        lambda calls=calls: len(self.emu.calls) > calls, timeout=0.25
+                        lambda calls=calls: len(self.emu.calls) > calls,  # type: ignore[misc]
+                        timeout=0.25,
                     )
         camat = self.one("camat").user_id
 
@@ -708,7 +711,7 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
         demo.office_id, invites, preset = await _import_sample(db, echo)
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_token=DEMO_TOKEN,
+            telegram_token=SecretStr(DEMO_TOKEN),
             telegram_base_url=f"http://127.0.0.1:{emu.port}",
             telegram_bot_username=BOT_USERNAME,
             telegram_webhook_url="",  # the emulator is polled

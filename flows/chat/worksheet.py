@@ -152,7 +152,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
         .values(status="submitted", submitted_at=ctx.now, version=Worksheet.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.toast = texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key))
         return
     await ctx.session.refresh(ws)

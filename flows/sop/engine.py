@@ -122,7 +122,7 @@ async def claim(ctx: Ctx, run: Run, version: int) -> bool:
         .values(version=Cycle.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         return False
     await ctx.session.refresh(run.cycle)
     return True

@@ -291,7 +291,7 @@ async def report_data(
             .where(StoredFile.entry_id.in_(list(counted_entries)))
             .order_by(StoredFile.id)
         ):
-            evidence.setdefault(counted_entries[f.entry_id], []).append(f.file_name)
+            evidence.setdefault(counted_entries[f.entry_id], []).append(f.file_name)  # type: ignore[index]
 
     # The latest counted entry of the period gives kendala / upaya.
     def latest_entry(iid: int) -> Entry | None:
@@ -304,7 +304,7 @@ async def report_data(
     section_reports: list[SectionReport] = []
     all_rows: list[IndicatorRow] = []
     for section_id, section in sections.items():
-        ws = sheets.get(section_id)
+        ws = sheets.get(section_id)  # type: ignore[assignment]
         if ws is None:
             continue
         mine = [indicators[i] for i in indicator_ids if indicators[i].section_id == section_id]

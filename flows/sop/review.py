@@ -113,7 +113,7 @@ async def on_accept(ctx: Ctx, args: dict[str, Any]) -> None:
         )
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.toast = texts.render("siklus/sudah_diputuskan")
         return
     await ctx.session.refresh(ws)
@@ -265,7 +265,7 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
         .execution_options(synchronize_session=False)
     )
     await clear_state(ctx)
-    if done.rowcount != 1:
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
     await ctx.session.refresh(ws)

@@ -95,7 +95,9 @@ async def _prepare(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> 
 async def _write(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> None:
     """rapat / arahan / metode / analisis: the actor types something, then the cycle moves."""
     body = texts.render("siklus/minta_tulis", jenis=step.jenis)
-    buttons = [("atur_rapat" if step.jenis in ("rapat", "arahan") else "tulis", "sop.tulis", {})]
+    buttons: list[tuple[str, str, dict[str, Any]]] = [
+        ("atur_rapat" if step.jenis in ("rapat", "arahan") else "tulis", "sop.tulis", {})
+    ]
     if step.jenis == "analisis":
         buttons.append(("lewati", "sop.lanjut", {}))
     await _to_actors(ctx, run, step, body, buttons, returned)
