@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.offline.emulator import BotApiEmulator
@@ -22,6 +23,9 @@ from tests.botproc import BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
 from tests.flowkit import Chat, FakeClock, open_quarter
 from tests.test_e2e_telegram import invite_code
+
+pytestmark = pytest.mark.e2e  # starts the bot process
+
 
 WIB = ZoneInfo("Asia/Jakarta")
 MONDAY = datetime(2026, 10, 5, 9, 0, tzinfo=WIB)  # the cycle opens; isi due Thu 8 Oct 16.00
