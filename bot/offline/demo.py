@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import io
 import logging
@@ -625,6 +626,9 @@ async def _join_children(
         if child.is_alive():
             child.terminate()
             await asyncio.to_thread(child.join, 5)
+    # The pool's semaphores unlink themselves when collected; collect them while the tracker
+    # still runs, or stopping it unlinks them first and their finalizers fail later.
+    gc.collect()
     current = _tracker_pid()
     if current is not None and current != tracker:
         stop_tracker = getattr(resource_tracker._resource_tracker, "_stop", None)
