@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.db import Database, is_sqlite
@@ -88,9 +88,42 @@ async def test_migrated_schema_has_the_models_constraint_names(db_url: str):
         finally:
             await engine.dispose()
     assert from_migrations == from_models
-    # Every constraint is named by the convention (none left to the database to name).
-    for table, kinds in from_models.items():
+    assert_conventional(from_models)
+
+
+def assert_conventional(names: dict[str, Any]) -> None:
+    """Every constraint is named by the convention (none left to the database to name)."""
+    for table, kinds in names.items():
         assert kinds["pk"] == f"pk_{table}"
         assert all(n.startswith(f"fk_{table}_") for n in kinds["fk"])
         assert all(n.startswith(f"uq_{table}_") for n in kinds["uq"])
         assert all(n.startswith(f"ix_{table}_") for n in kinds["ix"])
+
+
+async def test_a_database_made_before_the_convention_upgrades_to_its_names(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Migrated to 0002 by the code before the naming convention (data in it), then to head."""
+    db = Database(db_url)
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(Base.metadata, "naming_convention", {"ix": "ix_%(column_0_label)s"})
+            await upgrade(db.engine, "0002")
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO office (code, nama, kabupaten, alamat, kota_ttd, tz, preset,"
+                    " tahun, settings) VALUES ('k', 'K', '', '', '', 'Asia/Jakarta', 'p', 2026,"
+                    " '{}')"
+                )
+            )
+            old = await conn.run_sync(schema_names)
+        await upgrade(db.engine)
+        async with db.engine.connect() as conn:
+            new = await conn.run_sync(schema_names)
+            assert (await conn.execute(text("SELECT code FROM office"))).scalar_one() == "k"
+    finally:
+        await db.dispose()
+    assert old["office"]["pk"] != "pk_office"  # the old names really were not the convention's
+    if not is_sqlite(db_url):  # SQLite cannot rename constraints; PostgreSQL gets the names
+        assert_conventional(new)
