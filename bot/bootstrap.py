@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.settings import Settings
@@ -18,6 +19,10 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+#: The clock of a bot run without an explicit one. Production never changes it; only the
+#: offline entry point ``python -m bot.offline.clocked`` installs a file clock (tests).
+make_clock: Callable[[], Clock] = SystemClock
 
 
 def build_router() -> Router:
@@ -43,12 +48,19 @@ def telegram_enabled(settings: Settings) -> bool:
     return token is not None and bool(token.get_secret_value().strip())
 
 
-async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  # noqa: ANN202
-    """The WhatsApp sender and webhook server, in this event loop; returns the aiohttp runner."""
+async def _start_whatsapp(
+    settings: Settings, core: Core, delivery: Delivery, stack: contextlib.AsyncExitStack
+) -> None:
+    """The WhatsApp sender and webhook server, in this event loop, closed when ``stack`` is."""
     from aiohttp import web
 
     from handlers.whatsapp.inbound import CHANNEL as WA
-    from handlers.whatsapp.sender import TemplateNames, WhatsAppSender, build_client
+    from handlers.whatsapp.sender import (
+        TemplateNames,
+        WhatsAppSender,
+        build_client,
+        graph_client,
+    )
     from handlers.whatsapp.webhook import WhatsAppWebhook
 
     secret = settings.whatsapp_app_secret
@@ -58,10 +70,13 @@ async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  
             "webhook signatures"
         )
     assert settings.whatsapp_token is not None
+    http = graph_client(settings.whatsapp_graph_url)
+    stack.push_async_callback(http.aclose)
     client = build_client(
         settings.whatsapp_phone_id,
         settings.whatsapp_token.get_secret_value(),
         settings.whatsapp_graph_url,
+        session=http,
     )
     templates = TemplateNames(
         language=settings.whatsapp_template_language,
@@ -84,6 +99,7 @@ async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  
     )
     runner = web.AppRunner(hook.app(), access_log=None)
     await runner.setup()
+    stack.push_async_callback(runner.cleanup)
     await web.TCPSite(runner, settings.whatsapp_listen, settings.whatsapp_port).start()
     log.info(
         "whatsapp webhook listening on %s:%s%s",
@@ -91,7 +107,6 @@ async def _start_whatsapp(settings: Settings, core: Core, delivery: Delivery):  
         settings.whatsapp_port,
         settings.whatsapp_path,
     )
-    return runner
 
 
 async def run_telegram(
@@ -99,13 +114,11 @@ async def run_telegram(
 ) -> None:
     """Run what is configured: Telegram (polling or webhook), WhatsApp (webhook), or both,
     with the scheduler and workers, in one event loop until stopped."""
-    from bot.scheduler import FileClock, ReminderScheduler
+    from bot.scheduler import ReminderScheduler
     from bot.workers.documents import DocumentWorker
     from reports.pdf import make_render_executor
 
-    if clock is None:
-        # TEST_CLOCK_FILE is for end-to-end tests only (time read from a file).
-        clock = FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
+    clock = clock or make_clock()
     db = Database(settings.database_url)
     await upgrade(db.engine)
     delivery = Delivery(db, {}, clock)
@@ -127,8 +140,7 @@ async def run_telegram(
         if telegram_enabled(settings):
             await stack.enter_async_context(_telegram(settings, core, delivery))
         if whatsapp_enabled(settings):
-            runner = await _start_whatsapp(settings, core, delivery)
-            stack.push_async_callback(runner.cleanup)
+            await _start_whatsapp(settings, core, delivery, stack)
         sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
         documents_task = asyncio.create_task(documents.run_forever(), name="documents")
         reminders = ReminderScheduler(core, settings.sweep_interval_seconds)

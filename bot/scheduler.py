@@ -13,8 +13,9 @@ There is never one job per reminder, so start-up does not grow with the number o
 reminders. Jobs use ``misfire_grace_time=None`` (APScheduler's default of 1 s would silently skip
 a late run), ``coalesce=True`` and ``max_instances=1``; sweeps never overlap (a lock).
 
-The sweep's clock may not be the wall clock (the test-only :class:`FileClock`): the next due time
-is turned into a delay on the sweep's clock and scheduled that far from the wall clock.
+The sweep's clock may not be the wall clock (the file clock of the test-only
+``bot.offline.clocked``): the next due time is turned into a delay on the sweep's clock and
+scheduled that far from the wall clock.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -41,30 +41,6 @@ JOB_TICK = "sweep-tick"
 MIN_DELAY = timedelta(seconds=1)
 
 Sweep = Callable[[Ctx], Awaitable[datetime | None]]
-
-
-class FileClock:
-    """TEST ONLY: "now" is the ISO datetime written in a file (``TEST_CLOCK_FILE``).
-
-    End-to-end tests move time by rewriting the file (atomically). A naive value is read as UTC;
-    an unreadable file keeps the last good value.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._last: datetime | None = None
-
-    def now(self) -> datetime:
-        try:
-            value = datetime.fromisoformat(self.path.read_text(encoding="utf-8").strip())
-        except (OSError, ValueError):
-            if self._last is None:
-                raise
-            return self._last
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        self._last = value.astimezone(UTC)
-        return self._last
 
 
 class ReminderScheduler:

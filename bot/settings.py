@@ -43,8 +43,6 @@ class Settings(BaseSettings):
     whatsapp_template_pemberitahuan: str = "kinerja_pemberitahuan"
     whatsapp_template_pengingat: str = "kinerja_pengingat"
     whatsapp_template_persetujuan: str = "kinerja_persetujuan"
-    #: TEST ONLY: read "now" from this file (an ISO datetime) instead of the system clock.
-    test_clock_file: str | None = None
 
     @property
     def bot_api_url(self) -> str:

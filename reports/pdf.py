@@ -13,6 +13,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -32,7 +33,7 @@ from reports._fmt import (
 from reports.chart import Bar, bar_chart_svg
 from reports.data import IndicatorRow, ReportData, SectionReport
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(str(resources.files("templates")))
 TEMPLATE = "laporan/laporan.html"
 PERIOD_WORD = {"TW": "triwulan", "SEMESTER": "semester", "TAHUN": "tahun"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,7 +90,7 @@ async def enqueue(
                 channel, address, status = "", "", NO_ADDRESS
             else:
                 channel, address = found
-        payload = {
+        payload: dict[str, Any] = {
             "text": msg.text,
             "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in msg.buttons],
         }

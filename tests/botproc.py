@@ -52,14 +52,16 @@ class BotProcess:
             raise AssertionError(f"kinerja-bot {' '.join(args)} failed:\n{text}")
         return text
 
+    def command(self) -> list[str]:
+        """The Python arguments that run the bot."""
+        return ["-m", "bot", "jalan"]
+
     async def start(self) -> None:
         polls = len(self.emu.calls_to("getUpdates"))
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "jalan",
+            *self.command(),
             cwd=ROOT,
             env=self.env(),
             stdout=log,

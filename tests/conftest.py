@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bot.offline.emulator import BotApiEmulator
 from storage.db import Database, is_sqlite
@@ -39,10 +41,29 @@ async def db_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file brought to head by the migrations once per session (each test copies it)."""
+    path = tmp_path_factory.mktemp("schema") / "migrated.db"
+
+    async def migrate() -> None:
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        await upgrade(database.engine)
+        await database.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
+async def db(db_url: str, migrated_sqlite: Path) -> AsyncIterator[Database]:
+    if is_sqlite(db_url):
+        target = make_url(db_url).database
+        assert target
+        shutil.copyfile(migrated_sqlite, target)
     database = Database(db_url)
-    await upgrade(database.engine)
+    if not is_sqlite(db_url):
+        await upgrade(database.engine)
     yield database
     await database.dispose()
 

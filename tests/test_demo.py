@@ -15,6 +15,8 @@ from bot.cli import main
 from bot.offline import demo as demo_module
 from bot.offline.demo import DemoResult, run_demo
 
+pytestmark = pytest.mark.e2e  # plays a whole cycle through the emulator
+
 
 def _child_pids() -> set[int]:
     """Live child processes of this process (Linux /proc; empty elsewhere)."""

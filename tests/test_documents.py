@@ -160,6 +160,7 @@ async def test_worker_stores_the_rekap_and_queues_the_document(
     assert [j.document for j in docs] == [(XLSX, stored.content)] * 2
 
 
+@pytest.mark.pdf
 async def test_final_laporan_is_archived_with_its_hash_and_never_overwritten(
     db: Database, office: dict[str, int], executor: ThreadPoolExecutor
 ) -> None:
@@ -369,6 +370,7 @@ async def test_worker_with_the_production_process_pool(
     assert load_workbook(io.BytesIO(stored.content))["PEM"]["A1"].value.startswith("FORMULIR")
 
 
+@pytest.mark.pdf
 async def test_a_copy_of_a_final_document_is_the_archived_file(
     db: Database, office: dict[str, int], executor: ThreadPoolExecutor
 ) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -21,6 +22,9 @@ from flows.sop.preset import load_preset, preset_ids
 from storage.db import Database
 from storage.models import Cycle, DocumentJob, Event, InboundSeen, Office, Outbox, Worksheet
 from tests.botproc import BotProcess, User
+
+pytestmark = pytest.mark.e2e  # starts the bot process
+
 
 ROLES = ("camat", "sekcam", "perencana", "kasi", "kasi2", "staf")
 

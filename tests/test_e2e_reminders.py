@@ -1,9 +1,9 @@
 """End to end: a late Kasi reminded and escalated by the real bot process, on a file clock.
 
-The bot runs with TEST_CLOCK_FILE (test-only: "now" is read from a file) and a one-second
-safety sweep. Moving the file clock past the deadline to a working morning makes the next sweep
-send the reminder to the Kasi and the escalation to the planner and the Sekcam. Nothing sleeps:
-the test waits for the messages to arrive at the emulator.
+The bot runs through ``python -m bot.offline.clocked`` (test-only: "now" is read from a file)
+with a one-second safety sweep. Moving the file clock past the deadline to a working morning
+makes the next sweep send the reminder to the Kasi and the escalation to the planner and the
+Sekcam. Nothing sleeps: the test waits for the messages to arrive at the emulator.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.offline.emulator import BotApiEmulator
@@ -22,6 +23,9 @@ from tests.botproc import BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
 from tests.flowkit import Chat, FakeClock, open_quarter
 from tests.test_e2e_telegram import invite_code
+
+pytestmark = pytest.mark.e2e  # starts the bot process
+
 
 WIB = ZoneInfo("Asia/Jakarta")
 MONDAY = datetime(2026, 10, 5, 9, 0, tzinfo=WIB)  # the cycle opens; isi due Thu 8 Oct 16.00
@@ -35,9 +39,12 @@ class ClockedBot(BotProcess):
         super().__init__(emu, database_url, log)
         self.clock_file = clock
 
+    def command(self) -> list[str]:
+        return ["-m", "bot.offline.clocked", "--jam", str(self.clock_file), "jalan"]
+
     def env(self) -> dict[str, str]:
         env = super().env()
-        env.update(TEST_CLOCK_FILE=str(self.clock_file), SWEEP_INTERVAL_SECONDS="1")
+        env.update(SWEEP_INTERVAL_SECONDS="1")
         return env
 
 

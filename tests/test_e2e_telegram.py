@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.offline.emulator import BotApiEmulator
@@ -12,6 +13,9 @@ from storage.db import Database
 from storage.models import Entry, Indicator, InviteCode, Person, StoredFile, Worksheet
 from tests.botproc import BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
+
+pytestmark = pytest.mark.e2e  # starts the bot process
+
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"bukti-foto-layanan" * 50
 

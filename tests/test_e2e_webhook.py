@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.offline.emulator import BotApiEmulator
 from tests.botproc import ROOT, TOKEN, BotProcess, User
 from tests.conftest import SAMPLE_OFFICE
+
+pytestmark = pytest.mark.e2e  # starts the bot process
 
 
 def free_port() -> int:

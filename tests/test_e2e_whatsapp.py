@@ -18,9 +18,9 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.offline.clocked import FileClock
 from bot.offline.emulator import BotApiEmulator
 from bot.offline.wa_emulator import GraphEmulator
-from bot.scheduler import FileClock
 from flows.sop.preset import load_preset
 from storage.db import Database
 from storage.models import (

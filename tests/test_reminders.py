@@ -8,13 +8,15 @@ Friday 07.30 (overdue), with escalation and the Camat's digest from Friday.
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.scheduler import JOB_NEXT, JOB_TICK, FileClock, ReminderScheduler
+from bot.offline.clocked import FileClock
+from bot.scheduler import JOB_NEXT, JOB_TICK, ReminderScheduler
 from flows.core.context import Ctx
 from flows.sop import reminders
 from flows.sop.reminders import ReminderPlan
@@ -495,3 +497,33 @@ def test_file_clock(tmp_path: Path):
     assert clock.now() == datetime(2026, 10, 9, 1, 0, tzinfo=UTC)
     path.write_text("2026-10-12 00:30")  # naive = UTC
     assert clock.now() == datetime(2026, 10, 12, 0, 30, tzinfo=UTC)
+
+
+def _uses_file_clock(source: str) -> bool:
+    """Imports ``bot.offline.clocked`` or defines or names ``FileClock`` (docs do not count)."""
+    for node in ast.walk(ast.parse(source)):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        if "bot.offline.clocked" in modules:
+            return True
+        if isinstance(node, ast.Name) and node.id == "FileClock":
+            return True
+        if isinstance(node, ast.ClassDef) and node.name == "FileClock":
+            return True
+    return False
+
+
+def test_the_file_clock_is_no_production_setting():
+    """Only the test-only entry point ``python -m bot.offline.clocked`` uses the file clock."""
+    from bot.settings import Settings
+
+    assert not [f for f in Settings.model_fields if "clock" in f or "jam" in f]
+    root = Path(__file__).resolve().parent.parent
+    users = {
+        str(p.relative_to(root))
+        for package in ("bot", "flows", "handlers", "storage", "reports")
+        for p in (root / package).rglob("*.py")
+        if _uses_file_clock(p.read_text(encoding="utf-8"))
+    }
+    assert users == {"bot/offline/clocked.py"}

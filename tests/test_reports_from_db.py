@@ -436,6 +436,7 @@ async def test_rekap_xlsx_every_number_from_the_database(
     _assert_number(summary[5], data.sections[0].average_capaian, capaian=True)
 
 
+@pytest.mark.pdf
 async def test_laporan_pdf_from_the_database(db: Database, office: dict[str, int]) -> None:
     cycles = await seed_year_to_tw3(db, office)
     data = await build(db, cycles[3]["cycle"])

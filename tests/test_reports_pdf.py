@@ -79,6 +79,7 @@ def page_of(pages: list[str], heading: str, start: int = 3) -> int:
     return next(i for i, p in enumerate(pages) if i >= start and heading in p)
 
 
+@pytest.mark.pdf
 def test_is_a_pdf_with_chapters_in_order(pdf: bytes, pages: list[str]) -> None:
     assert pdf.startswith(b"%PDF")
     assert len(pages) >= len(CHAPTERS) + 1  # cover + chapters
@@ -93,6 +94,7 @@ def test_is_a_pdf_with_chapters_in_order(pdf: bytes, pages: list[str]) -> None:
         assert heading in toc
 
 
+@pytest.mark.pdf
 def test_page_numbers(pages: list[str]) -> None:
     n = len(pages)
     assert "Halaman" not in pages[0]  # no number on the cover
@@ -100,12 +102,14 @@ def test_page_numbers(pages: list[str]) -> None:
         assert f"Halaman {i + 1} dari {n}" in pages[i]
 
 
+@pytest.mark.pdf
 def test_dasar_hukum_and_prose(text: str) -> None:
     assert "Peraturan Presiden Nomor 29 Tahun 2014" in text
     assert "Nomor 53 Tahun 2014" in text
     assert "Maksud dan Tujuan" in text
 
 
+@pytest.mark.pdf
 def test_numbers_are_written_the_indonesian_way(data: ReportData, text: str) -> None:
     assert "97,89" in text  # PEM-1: T 95, R 93
     assert comma2(data.office_average) + "%" in text
@@ -115,6 +119,7 @@ def test_numbers_are_written_the_indonesian_way(data: ReportData, text: str) -> 
     assert not re.search(r"\b97\.89\b", text)
 
 
+@pytest.mark.pdf
 def test_analysis_per_sasaran(data: ReportData, pages: list[str]) -> None:
     start = page_of(pages, "3.4 Analisis Capaian per Sasaran", start=4)
     analysis = " ".join(pages[start : start + 3])
@@ -124,6 +129,7 @@ def test_analysis_per_sasaran(data: ReportData, pages: list[str]) -> None:
     assert "Capaian tertinggi" in analysis and "capaian terendah" in analysis
 
 
+@pytest.mark.pdf
 def test_signature_block(data: ReportData, pages: list[str]) -> None:
     foreword = pages[page_of(pages, "KATA PENGANTAR", start=1)]
     closing = pages[page_of(pages, "BAB V PENUTUP")]
@@ -140,6 +146,7 @@ def test_signature_block(data: ReportData, pages: list[str]) -> None:
         )
 
 
+@pytest.mark.pdf
 def test_bab_iv_lists_every_low_indicator(data: ReportData, pages: list[str]) -> None:
     start = page_of(pages, "BAB IV KENDALA DAN UPAYA")
     end = page_of(pages, "BAB V PENUTUP")
@@ -155,6 +162,7 @@ def test_bab_iv_lists_every_low_indicator(data: ReportData, pages: list[str]) ->
     assert high and not any(has(bab4, r.kendala) for r in high)
 
 
+@pytest.mark.pdf
 def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]) -> None:
     start = page_of(pages, "LAMPIRAN 1 FORMULIR PENGUKURAN KINERJA")
     appendix = " ".join(pages[start:])
@@ -240,6 +248,7 @@ def tiny_report() -> ReportData:
     return dataclasses.replace(data, sections=(section,), history=data.history[:2])
 
 
+@pytest.mark.pdf
 async def test_async_render_runs_in_worker_processes() -> None:
     """Both paths: a one-off spawned process, and a long-lived pool the bot would keep."""
     data = tiny_report()

@@ -68,10 +68,13 @@ class WaBot(BotProcess):
             WHATSAPP_PORT=str(self.port),
             WHATSAPP_GRAPH_URL=self.graph.base_url,
             WHATSAPP_NUMBER="6281100000000",
-            TEST_CLOCK_FILE=str(self.clock_file),
             SWEEP_INTERVAL_SECONDS="1",
         )
         return env
+
+    def command(self) -> list[str]:
+        """The bot with its clock read from the test's file (bot/offline/clocked.py)."""
+        return ["-m", "bot.offline.clocked", "--jam", str(self.clock_file), "jalan"]
 
     async def start(self) -> None:
         if self.telegram:
@@ -80,9 +83,7 @@ class WaBot(BotProcess):
             log = self.log_path.open("ab")
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
-                "-m",
-                "bot",
-                "jalan",
+                *self.command(),
                 cwd=ROOT,
                 env=self.env(),
                 stdout=log,

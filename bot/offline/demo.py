@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import io
 import logging
@@ -23,11 +24,13 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.offline.emulator import BotApiEmulator, EmulatorError, SentMessage
@@ -55,8 +58,8 @@ from storage.models import (
     Worksheet,
 )
 
-#: The sample office. Like templates/, it is read from the source tree next to the package.
-SAMPLE_OFFICE = Path(__file__).resolve().parents[2] / "examples" / "sukamaju.yaml"
+#: The sample office, from the ``examples`` data package (shipped in the wheel).
+SAMPLE_OFFICE = Path(str(resources.files("examples") / "sukamaju.yaml"))
 SCRIPT = texts.TEMPLATES / "chat" / "demo" / "skenario.yaml"
 DEMO_TOKEN = "424242:DEMO-LOKAL"
 BOT_USERNAME = "kinerja_demo_bot"
@@ -396,7 +399,8 @@ class Demo:
             # marked sent just after its call, so re-check soon as well.
             with contextlib.suppress(EmulatorError):
                 await self.emu.wait_for(
-                    lambda calls=calls: len(self.emu.calls) > calls, timeout=RECHECK
+                    lambda calls=calls: len(self.emu.calls) > calls,  # type: ignore[misc]
+                    timeout=RECHECK,
                 )
 
     async def conversation(self, actor: Actor) -> tuple[str, dict[str, Any]] | None:
@@ -546,7 +550,8 @@ class Demo:
                     raise DemoError("dokumen_lama", detik=int(2 * STEP_TIMEOUT))
                 with contextlib.suppress(EmulatorError):
                     await self.emu.wait_for(
-                        lambda calls=calls: len(self.emu.calls) > calls, timeout=0.25
+                        lambda calls=calls: len(self.emu.calls) > calls,  # type: ignore[misc]
+                        timeout=0.25,
                     )
         camat = self.one("camat").user_id
 
@@ -621,6 +626,9 @@ async def _join_children(
         if child.is_alive():
             child.terminate()
             await asyncio.to_thread(child.join, 5)
+    # The pool's semaphores unlink themselves when collected; collect them while the tracker
+    # still runs, or stopping it unlinks them first and their finalizers fail later.
+    gc.collect()
     current = _tracker_pid()
     if current is not None and current != tracker:
         stop_tracker = getattr(resource_tracker._resource_tracker, "_stop", None)
@@ -707,12 +715,11 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
         demo.office_id, invites, preset = await _import_sample(db, echo)
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_token=DEMO_TOKEN,
+            telegram_token=SecretStr(DEMO_TOKEN),
             telegram_base_url=f"http://127.0.0.1:{emu.port}",
             telegram_bot_username=BOT_USERNAME,
             telegram_webhook_url="",  # the emulator is polled
             database_url=url,
-            test_clock_file=None,
         )
         bot_task = asyncio.create_task(run_telegram(settings, stop=stop), name="demo-bot")
         await demo.load_people(invites, preset)

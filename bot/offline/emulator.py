@@ -207,8 +207,8 @@ class SentMessage:
             cells = " ".join(f"[{t} -> {d}]" for t, d in row)
             lines.append(f"    {cells}")
         if self.reply_keyboard:
-            for row in self.reply_keyboard:
-                lines.append("    keyboard: " + " ".join(f"[{t}]" for t in row))
+            for keys in self.reply_keyboard:
+                lines.append("    keyboard: " + " ".join(f"[{t}]" for t in keys))
         return "\n".join(lines)
 
 

@@ -36,7 +36,7 @@ async def status_text(ctx: Ctx, run: Run, viewer: Person) -> str:
         for ws in await worksheets(ctx, run):
             if ws.status == SheetState.SUBMITTED:
                 checking += [a.person.nama for a in await verifiers(ctx, run, ws)]
-    own = next((s for s in sheets if s["orang"].id == viewer.id), None)
+    own = next((s for s in sheets if s["orang"].id == viewer.id), None)  # type: ignore[union-attr]
     overview = []
     if viewer.role in HEADS:
         overview = await section_summaries(ctx, run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import yaml
 from flows.domain import fmt
 from flows.domain.periods import roman
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+#: The ``templates`` data package (shipped in the wheel).
+TEMPLATES = Path(str(resources.files("templates")))
 
 
 def qty(value: object, satuan: str) -> str:

@@ -73,7 +73,7 @@ def over_quarters(
                 for p in range(1, q)
                 if reported_value(aggregation, reported.get(p)) is not None
             ]
-            amounts.append(now - (before[-1] if before else Decimal(0)))
+            amounts.append(now - (before[-1] if before else Decimal(0)))  # type: ignore[operator]
         return aggregate(amounts, "kumulatif")
     if aggregation == "rasio":
         reps = [reported.get(q) for q in qs]

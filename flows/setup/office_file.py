@@ -778,7 +778,7 @@ def _parse_sections(raws: list[Any], problems: Problems) -> list[SectionSpec]:
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
-        item = _Item(raw, problems, lambda f, label=label: (label, f))
+        item = _Item(raw, problems, lambda f, label=label: (label, f))  # type: ignore[misc]
         item.unknown_keys(_SECTION_KEYS)
         kode = item.text("kode", limit="seksi.kode")
         nama = item.text("nama", limit="seksi.nama")
@@ -808,7 +808,7 @@ def _parse_people(
         if not isinstance(raw, Mapping):
             problems.add(label, "bukan_pemetaan")
             continue
-        item = _Item(raw, problems, lambda f, label=label: (label, f))
+        item = _Item(raw, problems, lambda f, label=label: (label, f))  # type: ignore[misc]
         item.unknown_keys(_PERSON_KEYS)
         if nip_raw is None or not nip:
             item.err("nip", "wajib")

@@ -82,6 +82,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -126,7 +127,7 @@ __all__ = [
     "validate_preset",
 ]
 
-PRESET_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_DIR = Path(str(resources.files("flows.sop") / "presets"))
 
 ROLES: tuple[str, ...] = tuple(Role)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,7 +57,7 @@ __all__ = ["COUNTED", "ReportNotFound", "normalize_period_key", "report_data"]
 
 #: Worksheet statuses whose answers count in a report.
 
-HISTORY_FILE = Path(__file__).resolve().parents[2] / "templates" / "laporan" / "riwayat.yaml"
+HISTORY_FILE = Path(str(resources.files("templates") / "laporan" / "riwayat.yaml"))
 _ANNUAL_KEY = re.compile(r"(?P<year>\d{4})-(?:TAHUN|TAHUNAN|Y)", re.I)
 _SEMESTER_KEY = re.compile(r"(?P<year>\d{4})-(?:SEMESTER|SEM|S)(?P<n>[12])", re.I)
 
@@ -291,7 +292,7 @@ async def report_data(
             .where(StoredFile.entry_id.in_(list(counted_entries)))
             .order_by(StoredFile.id)
         ):
-            evidence.setdefault(counted_entries[f.entry_id], []).append(f.file_name)
+            evidence.setdefault(counted_entries[f.entry_id], []).append(f.file_name)  # type: ignore[index]
 
     # The latest counted entry of the period gives kendala / upaya.
     def latest_entry(iid: int) -> Entry | None:
@@ -304,7 +305,7 @@ async def report_data(
     section_reports: list[SectionReport] = []
     all_rows: list[IndicatorRow] = []
     for section_id, section in sections.items():
-        ws = sheets.get(section_id)
+        ws = sheets.get(section_id)  # type: ignore[assignment]
         if ws is None:
             continue
         mine = [indicators[i] for i in indicator_ids if indicators[i].section_id == section_id]

@@ -54,9 +54,14 @@ def graph_client(base_url: str = "") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, timeout=30)
 
 
-def build_client(phone_id: str, token: str, base_url: str = "") -> WhatsApp:
-    """A pywa client that only sends (the webhook is ours, not pywa's server)."""
-    return WhatsApp(phone_id=phone_id, token=token, session=graph_client(base_url))
+def build_client(
+    phone_id: str, token: str, base_url: str = "", session: httpx.AsyncClient | None = None
+) -> WhatsApp:
+    """A pywa client that only sends (the webhook is ours, not pywa's server).
+
+    Pass ``session`` to own its lifetime (the caller closes it on shutdown).
+    """
+    return WhatsApp(phone_id=phone_id, token=token, session=session or graph_client(base_url))
 
 
 def cut_titles(labels: list[str], limit: int) -> list[str]:

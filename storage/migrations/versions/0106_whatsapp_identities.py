@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "0106"
-down_revision = "0002"
+down_revision = "0105"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The sample office (sukamaju.yaml), shipped as package data for the offline demo."""
