@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -30,11 +30,16 @@ CHAT_BASE = 1_000_000
 
 
 async def _ids(s: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk INSERT ... RETURNING id, in the order of ``rows``."""
+    """Bulk INSERT with ids chosen here (one executemany; RETURNING would go row by row)."""
     if not rows:
         return []
-    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-    return list(await s.scalars(stmt, rows))
+    start = int(await s.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
+    ids = list(range(start, start + len(rows)))
+    await s.execute(insert(model), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    if s.bind.dialect.name == "postgresql":  # keep the sequence ahead of the ids used here
+        table = model.__tablename__
+        await s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {ids[-1]})"))
+    return ids
 
 
 def _office(code: str) -> dict[str, Any]:
@@ -126,7 +131,8 @@ async def open_sheets(
     db: Database, sheets: int, started: datetime, due: datetime, per_office: int = 1000
 ) -> list[int]:
     """``sheets`` open worksheets in offices of ``per_office`` Kasi, each office's TW III cycle
-    running at its isi step with one indicator per sheet. Returns one Kasi chat id per office."""
+    running at its isi step with one indicator per sheet. Returns the chat ids of the first
+    office's Kasi."""
     chats: list[int] = []
     offices = max(1, -(-sheets // per_office))
     for o in range(offices):
@@ -206,5 +212,6 @@ async def open_sheets(
                     for wid in sheet_ids
                 ],
             )
-        chats.append(CHAT_BASE + person_ids[len(CHAIN)])
+        if o == 0:
+            chats = [CHAT_BASE + pid for pid in person_ids[len(CHAIN) :]]
     return chats
