@@ -144,6 +144,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001 - one broken figure must not lose the rest
                 traceback.print_exc()
                 results.append({"figure": name, "group": name, "error": repr(exc)})
+            if args.out:  # a long run keeps what it has measured so far
+                args.out.mkdir(parents=True, exist_ok=True)
+                partial = json.dumps({"sizes": sizes, "figures": results}, indent=2, default=str)
+                (args.out / "partial.json").write_text(partial + "\n", encoding="utf-8")
     return {
         "date": started.isoformat(timespec="seconds"),
         "seconds": (datetime.now().astimezone() - started).total_seconds(),
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     stamp = report["date"][:16].replace(":", "")
     for name in ("latest.json", f"{stamp}{'-quick' if args.quick else ''}.json"):
         (args.out / name).write_text(body + "\n", encoding="utf-8")
+    (args.out / "partial.json").unlink(missing_ok=True)
     print(f"[bench] wrote {args.out / 'latest.json'}", file=sys.stderr)
 
 
