@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
@@ -101,7 +102,7 @@ async def fresh_db(url_or_dir: str | Path, name: str) -> AsyncIterator[Database]
         url = f"sqlite+aiosqlite:///{path}"
     else:
         url = url_or_dir
-        if "/test" == url.rsplit("/", 1)[-1] or url.endswith("/test"):
+        if make_url(url).database == "test":
             raise SystemExit("BENCH_DATABASE_URL must not be the shared database named 'test'")
         await _reset_postgres(url)
     db = Database(url)

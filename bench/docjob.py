@@ -132,8 +132,10 @@ def _laporan_floor(rows: int, _: str) -> dict[str, Any]:
     data = report_data(rows)
     before = rss_mib()
     t0 = time.perf_counter()
-    html = Environment(autoescape=True).from_string(BARE_TABLE).render(
-        title=data.period_label, sections=data.sections
+    html = (
+        Environment(autoescape=True)
+        .from_string(BARE_TABLE)
+        .render(title=data.period_label, sections=data.sections)
     )
     pdf = HTML(string=html).write_pdf()
     return {"seconds": time.perf_counter() - t0, "rss_before_mib": before, "pdf": pdf}

@@ -1,4 +1,4 @@
-"""Inbound: Kasi filling their sheets through PTB ``Application.process_update`` -> flows -> storage.
+"""Inbound: Kasi filling sheets through PTB ``Application.process_update`` -> flows -> storage.
 
 The product side is ``handlers.telegram.build_application`` around ``Core(build_router())``; the
 floor is the same kind of PTB application whose only handler does one ORM insert and a commit,

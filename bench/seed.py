@@ -103,7 +103,10 @@ async def office_with_kasi(db: Database, kasi: int, indicators: int) -> list[int
         section_ids = await _ids(
             s,
             Section,
-            [{"office_id": office_id, "kode": f"S{i:03d}", "nama": f"Seksi {i}"} for i in range(kasi)],
+            [
+                {"office_id": office_id, "kode": f"S{i:03d}", "nama": f"Seksi {i}"}
+                for i in range(kasi)
+            ],
         )
         chain = [_person(office_id, i, role, None) for i, role in enumerate(CHAIN)]
         chain[2]["section_id"] = section_ids[0] if section_ids else None
@@ -142,7 +145,9 @@ async def open_sheets(
             (section_id,) = await _ids(
                 s, Section, [{"office_id": office_id, "kode": "PEM", "nama": "Seksi Pemerintahan"}]
             )
-            (indicator_id,) = await _ids(s, Indicator, [_indicator(office_id, section_id, "PEM-1", 1)])
+            (indicator_id,) = await _ids(
+                s, Indicator, [_indicator(office_id, section_id, "PEM-1", 1)]
+            )
             chain = [_person(office_id, i, role, None) for i, role in enumerate(CHAIN)]
             staff = [_person(office_id, 10 + i, "kasi", section_id) for i in range(n)]
             person_ids = await _ids(s, Person, chain + staff)
