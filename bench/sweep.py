@@ -5,6 +5,7 @@ against the same ``/isi`` when nothing else runs."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flows.core.router import Core
 from storage.db import Database
 from storage.models import Reminder
 
+_keys = itertools.count(1)  # a fresh update id per /isi (a repeated one would be a duplicate)
 #: How long the sweep runs before the /isi arrives.
 HEAD_START = 0.2
 
@@ -51,11 +53,11 @@ async def measure(workdir: Path, sheets: int) -> list[Result]:
         with Timer() as t:
             await sweep_once(core)
         idle = t.seconds
-        alone, _ = await _isi(core, big.chats[0], "bench-isi-1")
+        alone, _ = await _isi(core, big.chats[0], f"bench-isi-{next(_keys)}")
         task = asyncio.create_task(sweep_once(core))
         await asyncio.sleep(HEAD_START)
         sweep_running = not task.done()
-        during, error = await _isi(core, big.chats[1], "bench-isi-2")
+        during, error = await _isi(core, big.chats[1], f"bench-isi-{next(_keys)}")
         await task
     finally:
         await db.dispose()
