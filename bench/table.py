@@ -21,7 +21,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {r['figure']} | | error: {r['error'][:80]} | | | | |")
             continue
         met = {True: "yes", False: "**no**", None: "–"}[r["met"]]
-        note = f" ({r['extra']['error'][:40]}…)" if r.get("extra", {}).get("error") else ""
+        error = r.get("extra", {}).get("error", "").splitlines()
+        note = f", failed: {error[0].rsplit(') ', 1)[-1][:60]}" if error else ""
         lines.append(
             f"| {r['figure']} | {r['size']} | {_num(r['value'])} {r['unit']}{note} "
             f"| {_num(r['floor'])} {r['floor_unit']}: {r['floor_what']} "
