@@ -1,0 +1,1 @@
+"""Benchmarks against floors: ``python -m bench`` (see README, "Tests and benchmarks")."""
