@@ -444,7 +444,7 @@ class GraphEmulator:
     async def _upload(self, request: web.Request) -> web.Response:
         reader = await request.post()
         upload = reader.get("file")
-        if upload is None or not hasattr(upload, "file"):
+        if not isinstance(upload, web.FileField):
             return self._error(_ApiError(INVALID_PARAMETER, "file missing"))
         media_id = self._next_id("UPL")
         self.media[media_id] = _Media(

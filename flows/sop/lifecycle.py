@@ -196,7 +196,7 @@ async def transition(
         .values(**changes, version=model.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         if rule.guard is Guard.SYSTEM:
             raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
         return Result(Outcome.LOST)

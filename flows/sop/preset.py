@@ -608,6 +608,7 @@ def load_cycle_preset(preset: str, snapshot: Mapping[str, Any] | None) -> Preset
 
 def preset_snapshot(preset: Preset) -> dict[str, Any]:
     """The preset as JSON-safe data (the file's form), stored with a cycle when it starts."""
+    assert preset.file is not None, "a preset loaded from a file keeps its model"
     return preset.file.model_dump(mode="json", exclude_none=True)
 
 
@@ -820,7 +821,7 @@ def _build(model: PresetFile) -> Preset:
         id=model.id,
         nama=model.nama,
         sumber=model.sumber,
-        peran=MappingProxyType(dict(model.peran)),
+        peran=MappingProxyType({str(k): v for k, v in model.peran.items()}),
         pengisi=pengisi,
         langkah=tuple(steps),
         waktu_bawaan=bawaan,

@@ -94,7 +94,7 @@ def _message(msg: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> WaMess
 
 def to_inbound(msg: WaMessage, file: Any = None) -> Inbound:
     """The event flows understand; the update key is the message id (dedupe)."""
-    common = {
+    common: dict[str, Any] = {
         "channel": CHANNEL,
         "address": msg.user_id,
         "update_key": msg.message_id,

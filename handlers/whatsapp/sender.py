@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 from pywa.errors import WhatsAppError
 from pywa.types import Button, Section, SectionList, SectionRow
+from pywa.types.sent_update import SentMessage
 from pywa.types.templates import TemplateLanguage
 from pywa_async import WhatsApp
 
@@ -135,7 +136,7 @@ class WhatsAppSender:
             return await self._text(to, job.edit_notice)
         if job.document is not None:
             name, content = job.document
-            sent = await self.wa.send_document(
+            sent: SentMessage = await self.wa.send_document(
                 to, document=content, filename=name, caption=job.text[:MAX_BODY] or None
             )
             return sent.id
