@@ -28,13 +28,13 @@ D = Decimal
 HYPERLINK = '=HYPERLINK("http://x","y")'
 NOW = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)  # 5 Oktober 2026, 10.00 WIB
 
-# The answers each quarter, as a Kasi reports them: kumulatif s.d. TW, the level, the rate,
-# or (numerator, denominator) for a rasio indicator.
+# The answers each quarter, as a Kasi reports them: the new amount (kumulatif), the level,
+# the rate, or (numerator, denominator) for a rasio indicator.
 ANSWERS: dict[int, dict[str, Any]] = {
     1: {"PEM-1": (90, 100), "PEM-2": 3, "PEM-4": "2.5", "PK-1": 1},
-    2: {"PEM-1": (95, 100), "PEM-2": 5, "PEM-3": 88, "PEM-4": "2.8", "PK-1": 2},
-    3: {"PEM-1": (93, 100), "PEM-2": 7, "PEM-4": "3.4", "PK-1": 3},
-    4: {"PEM-1": (97, 100), "PEM-2": 12, "PEM-3": 91, "PEM-4": "2.6", "PK-1": 4},
+    2: {"PEM-1": (95, 100), "PEM-2": 2, "PEM-3": 88, "PEM-4": "2.8", "PK-1": 2},
+    3: {"PEM-1": (93, 100), "PEM-2": 2, "PEM-4": "3.4", "PK-1": 3},
+    4: {"PEM-1": (97, 100), "PEM-2": 5, "PEM-3": 91, "PEM-4": "2.6", "PK-1": 4},
 }
 KENDALA = {"PEM-2": HYPERLINK, "PEM-4": "Petugas loket cuti"}
 UPAYA = {"PEM-2": "@Kasi mohon tindak lanjut", "PEM-4": "+1 petugas cadangan"}

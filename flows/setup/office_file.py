@@ -77,7 +77,11 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "libur_batal",
     "skala_predikat",
     "pengingat",
+    "isian_kumulatif",
+    "logo",
 )
+#: How a Kasi answers a ``kumulatif`` indicator: the quarter's new amount, or the total s.d. TW.
+KUMULATIF_ENTRY: tuple[str, ...] = ("triwulan", "sd")
 #: Keys of ``pengingat`` (the reminder plan, see flows/sop/reminders.py) and their kind.
 REMINDER_KEYS: dict[str, type] = {
     "sebelum_hari": int,
@@ -94,10 +98,12 @@ _SECTION_KEYS = ("kode", "nama")
 _PERSON_KEYS = ("nip", "nama", "jabatan", "pangkat", "peran", "seksi", "telegram_id", "telepon")
 INDICATOR_KEYS: tuple[str, ...] = (
     "kode", "seksi", "sasaran", "nama", "satuan", "polaritas", "agregasi", "target_tahunan",
-    "target_tw", "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut",
+    "target_tw", "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
 )  # fmt: skip
 #: Fields an indicator row may leave out to keep the stored value (PK workbook columns).
-KEEPABLE: tuple[str, ...] = ("rentang", "sub_kegiatan", "invers", "pembilang", "penyebut")
+KEEPABLE: tuple[str, ...] = (
+    "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
+)  # fmt: skip
 
 # Column widths of the database (String(n)); longer text is a file error, not a crash.
 _MAX = {
@@ -203,6 +209,8 @@ class IndicatorSpec:
     pembilang: str = ""
     penyebut: str = ""
     keep: frozenset[str] = frozenset()
+    #: Per-quarter ranges (s.d. TW I..IV); ``None`` = no quarter has its own.
+    rentang_tw: tuple[tuple[Decimal, Decimal] | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -460,6 +468,7 @@ def _parse_indicator(
                     rentang = (lo, hi)
     elif raw_range is not None:
         item.err("rentang", "bukan_pemetaan")
+    rentang_tw = _parse_ranges_tw(item, raw.get("rentang_tw"), problems, locate)
 
     sub_kegiatan = ""
     raw_sub = item.text("sub_kegiatan", required=False)
@@ -495,7 +504,35 @@ def _parse_indicator(
         pembilang=pembilang,
         penyebut=penyebut,
         keep=frozenset(keep),
+        rentang_tw=rentang_tw,
     )
+
+
+def _parse_ranges_tw(
+    item: _Item, raw: Any, problems: Problems, locate: Locate
+) -> tuple[tuple[Decimal, Decimal] | None, ...] | None:
+    """``rentang_tw``: four entries, each ``null`` or ``{bawah, atas}`` (a quarter's range)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or len(raw) != 4:
+        item.err("rentang_tw", "target_tw_jumlah", jumlah=len(raw) if isinstance(raw, list) else 1)
+        return None
+    out: list[tuple[Decimal, Decimal] | None] = []
+    for i, entry in enumerate(raw):
+        if entry is None:
+            out.append(None)
+            continue
+        if not isinstance(entry, Mapping):
+            item.err(f"rentang_tw.{i}", "bukan_pemetaan")
+            out.append(None)
+            continue
+        sub = _Item(entry, problems, lambda f, i=i: locate(f"rentang_tw.{i}.{f}" if f else None))
+        sub.unknown_keys(("bawah", "atas"))
+        lo, hi = sub.number("bawah"), sub.number("atas")
+        if lo is not None and hi is not None and lo > hi:
+            item.err(f"rentang_tw.{i}", "rentang_terbalik", bawah=lo, atas=hi)
+        out.append((lo, hi) if lo is not None and hi is not None and lo <= hi else None)
+    return tuple(out) if any(out) else None
 
 
 def _check_cumulative(
@@ -675,7 +712,26 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
                 else:
                     clean[str(key)] = value
             settings["pengingat"] = clean
+    entry = kantor.get("isian_kumulatif")
+    if entry is not None:
+        if str(entry).strip().lower() in KUMULATIF_ENTRY:
+            settings["isian_kumulatif"] = str(entry).strip().lower()
+        else:
+            problems.add(
+                "kantor.isian_kumulatif", "tak_dikenal", nilai=_show(entry), pilihan=KUMULATIF_ENTRY
+            )
+    logo = kantor.get("logo")
+    if logo is not None:
+        if isinstance(logo, str) and logo.strip().lower().endswith((".png", ".svg")):
+            settings["logo"] = logo.strip()
+        else:
+            problems.add("kantor.logo", "logo", nilai=_show(logo))
     return settings
+
+
+def kumulatif_entry(settings: Mapping[str, Any]) -> str:
+    """``"triwulan"`` (the default: the quarter's new amount) or ``"sd"`` (the total s.d. TW)."""
+    return str(settings.get("isian_kumulatif") or "triwulan")
 
 
 def calendar_for(tz: str, settings: Mapping[str, Any]) -> OfficeCalendar:

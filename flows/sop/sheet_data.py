@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.domain.measure import Figures, Reported, Targets, figures
+from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_before
 from flows.domain.periods import Period
 from storage.models import Cycle, Entry, Indicator, Worksheet
 
@@ -34,17 +34,44 @@ class Item:
         return self.target_sd is not None
 
     @property
+    def kumulatif(self) -> bool:
+        return self.indicator.aggregation == "kumulatif"
+
+    @property
     def previous(self) -> Decimal | None:
-        """Last quarter's realisasi (as reported) for the card and the warning."""
+        """Last quarter's realisasi (as reported) for the card."""
         rep = self.history.get(self.quarter - 1)
         return rep.realisasi if rep else None
 
-    def figures(self) -> Figures:
+    @property
+    def sd_before(self) -> Decimal:
+        """Realisasi s.d. the previous quarter of a ``kumulatif`` indicator (0 at TW I)."""
+        return sd_before(targets_of(self.indicator), self.history, self.quarter)
+
+    def figures(self, realisasi: Decimal | None = None) -> Figures:
+        """This quarter's figures, with the stored answer or, if given, ``realisasi``."""
         reported = dict(self.history)
-        reported[self.quarter] = Reported(
-            self.entry.realisasi, self.entry.numerator, self.entry.denominator
-        )
+        if realisasi is not None:
+            reported[self.quarter] = Reported(realisasi)
+        else:
+            reported[self.quarter] = Reported(
+                self.entry.realisasi, self.entry.numerator, self.entry.denominator
+            )
         return figures(targets_of(self.indicator), reported, (self.quarter,))
+
+
+def _range(pair: object) -> Range | None:
+    if not isinstance(pair, list | tuple) or len(pair) != 2 or None in pair:
+        return None
+    lo, hi = Decimal(str(pair[0])), Decimal(str(pair[1]))
+    return (lo, hi) if lo <= hi else (hi, lo)
+
+
+def ranges_tw(ind: Indicator) -> tuple[Range | None, Range | None, Range | None, Range | None]:
+    """The indicator's own per-quarter ranges (stored as ``[[lo, hi] | None] * 4``)."""
+    raw = list(ind.range_tw or [])[:4]
+    raw += [None] * (4 - len(raw))
+    return (_range(raw[0]), _range(raw[1]), _range(raw[2]), _range(raw[3]))
 
 
 def targets_of(ind: Indicator) -> Targets:
@@ -60,6 +87,7 @@ def targets_of(ind: Indicator) -> Targets:
         target_sd=(ind.target_tw1, ind.target_tw2, ind.target_tw3, ind.target_tw4),
         rentang=rentang,
         inverse=ind.inverse,
+        rentang_tw=ranges_tw(ind),
     )
 
 
