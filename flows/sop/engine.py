@@ -348,13 +348,13 @@ async def _isi_due(ctx: Ctx, run: Run) -> datetime | None:
     existing = await deadline_of(ctx, run, isi.id)
     if existing is not None and existing.done_at is None:
         return existing.due_at
-    return calendar_for(run.office.tz, run.office.settings).add(
+    return calendar_for(run.office.tz, run.office.settings).step_due(
         ctx.now, run.preset.duration(isi.id)
     )
 
 
 async def _set_deadline(ctx: Ctx, run: Run, step: Step) -> StepDeadline:
-    due = calendar_for(run.office.tz, run.office.settings).add(
+    due = calendar_for(run.office.tz, run.office.settings).step_due(
         ctx.now, run.preset.duration(step.id)
     )
     row = await deadline_of(ctx, run, step.id)

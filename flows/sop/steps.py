@@ -61,6 +61,7 @@ async def _to_actors(
         batas=deadline.due_at if deadline else None,
         tz=run.office.tz,
         waktu=step.waktu_teks or run.preset.waktu_bawaan.label,
+        waktu_kerja=run.preset.duration(step.id).unit == "menit",
     )
     people = await step_actors(ctx, run, step)
     for actor in people:
