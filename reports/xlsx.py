@@ -5,7 +5,7 @@ Decisions:
 - Targets and realisasi are stored exactly; capaian is stored already rounded HALF_UP to two
   decimals (what the laporan prints), so a viewer, a sum or a sort sees "97,89" and not
   97.8947…  Number formats (``#,##0.00`` etc.) render with the viewer's locale separators.
-- Missing values are text: "–" (not reported / no target), "n/a" (capaian not measured).
+- Missing values are text: "–" (not measured this period: not reported / no target).
 - Every string is stored as a string cell (data_type "s"): text typed by users that starts with
   "=", "+", "-" or "@" can never become a formula.
 - Times are written as local (office time zone) date-time values, format dd/mm/yyyy hh:mm.
@@ -60,8 +60,8 @@ NUM_ALIGN = Alignment(vertical="top", horizontal="right")
 MID_ALIGN = Alignment(vertical="top", horizontal="center", wrap_text=True)
 
 NOTE = (
-    "Keterangan: – = belum dilaporkan atau tidak ada target; n/a = capaian tidak diukur pada "
-    "periode ini. Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
+    "Keterangan: – = tidak diukur pada periode ini (belum dilaporkan atau tidak ada target). "
+    "Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
 )
 
 
@@ -625,7 +625,7 @@ def _write_history(ws: Worksheet, data: ReportData) -> None:
             ws,
             row,
             7,
-            on_time_label(entry.on_time),
+            on_time_label(entry.on_time, entry.late_days),
             border=BORDER,
             alignment=MID_ALIGN,
             font=Font(name="Calibri", size=10, bold=late, color="C00000" if late else None),

@@ -15,6 +15,12 @@ from flows.domain.periods import roman
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
+def sentence_end(text: object) -> str:
+    """A name that ends a sentence gets one period: "S.H." stays "S.H.", never "S.H.."."""
+    words = str(text)
+    return words if words.endswith(".") else words + "."
+
+
 def qty(value: object, satuan: str) -> str:
     """A number with its unit: "96%", "7 Desa"."""
     number = fmt.fmt_number(value)  # type: ignore[arg-type]
@@ -38,6 +44,7 @@ def _env() -> jinja2.Environment:
         nip=fmt.fmt_nip,
         roman=roman,
         qty=qty,
+        titik=sentence_end,
         waktu=fmt.fmt_datetime,
         hari=fmt.fmt_day_date,
         zona=fmt.tz_abbrev,

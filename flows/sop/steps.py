@@ -274,7 +274,11 @@ async def finish_step(ctx: Ctx, run: Run, actor: Actor, action: str, note: str) 
         office_id=run.office.id,
         cycle_id=run.cycle.id,
         subject=step.id,
-        data={"step": step.id, "tepat_waktu": on_time},
+        data={
+            "step": step.id,
+            "tepat_waktu": on_time,
+            "batas": deadline.due_at.isoformat() if deadline else None,
+        },
         acting_as=actor.acting_as,
     )
     group = f"c{run.cycle.id}v{run.cycle.version - 1}"
