@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from flows.core import texts
 from flows.core.context import Ctx
@@ -20,7 +20,16 @@ from flows.domain.periods import Period
 from flows.setup.office_file import calendar_for
 from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
 from flows.sop.preset import Preset, Step, load_preset
-from storage.models import Cycle, Entry, Office, Person, Section, StepDeadline, Worksheet
+from storage.models import (
+    Cycle,
+    Entry,
+    Indicator,
+    Office,
+    Person,
+    Section,
+    StepDeadline,
+    Worksheet,
+)
 
 #: Worksheet statuses that still owe the filler something.
 OPEN_SHEET = ("open", "returned")
@@ -270,9 +279,13 @@ async def handouts(ctx: Ctx, run: Run) -> list[Handout]:
     for ws in await worksheets(ctx, run):
         person = await ctx.session.get(Person, ws.person_id)
         section = await ctx.session.get(Section, ws.section_id)
-        count = await ctx.session.scalar(
-            select(func.count()).select_from(Entry).where(Entry.worksheet_id == ws.id)
+        q = run.period.last_quarter
+        entries = await ctx.session.scalars(
+            select(Indicator)
+            .join(Entry, Entry.indicator_id == Indicator.id)
+            .where(Entry.worksheet_id == ws.id)
         )
+        count = sum(1 for i in entries if i.target_sd(q) is not None)  # measured this quarter
         assert person is not None and section is not None
         out.append(Handout(person, section, int(count or 0)))
     return out
@@ -287,8 +300,12 @@ async def worksheets(ctx: Ctx, run: Run) -> list[Worksheet]:
 
 
 async def preview(ctx: Ctx, run: Run) -> list[tuple[Any, Person, list[Any]]]:
-    """Who will get which indicators (the planner's preview before Bagikan)."""
-    return await sheet_owners(ctx, run.office.id)
+    """Who will get which indicators measured this quarter (the planner's preview)."""
+    q = run.period.last_quarter
+    return [
+        (section, person, [i for i in inds if i.target_sd(q) is not None])
+        for section, person, inds in await sheet_owners(ctx, run.office.id)
+    ]
 
 
 async def waiting_on(ctx: Ctx, run: Run) -> list[Actor]:
