@@ -58,6 +58,7 @@ class Office:
     alamat: str
     kota_ttd: str
     kepala: Official
+    logo: str = ""  # the lambang daerah as a data: URI (PNG or SVG), for the kop and the cover
 
 
 @dataclass(frozen=True)

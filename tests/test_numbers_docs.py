@@ -151,3 +151,33 @@ async def test_the_final_laporan_is_what_was_approved(db):
     toc = first[first.index("DAFTAR ISI") : first.index("1.1 Latar Belakang")]
     assert "3.1 Metode Pengukuran" in toc
     assert "n/a" not in first
+
+
+def test_the_office_logo_goes_on_the_kop_and_the_cover(tmp_path) -> None:  # noqa: ANN001
+    import dataclasses
+    from pathlib import Path
+
+    import pytest
+
+    from flows.setup.office_file import OfficeFileError, load_office_file
+    from reports.pdf import render_laporan_html
+    from tests.report_fixtures import sample_report_data
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sukamaju.yaml"
+    logo = load_office_file(sample).settings["logo"]
+    assert logo.startswith("data:image/svg+xml;base64,")
+    data = sample_report_data("TW")
+    html = render_laporan_html(
+        dataclasses.replace(data, office=dataclasses.replace(data.office, logo=logo))
+    )
+    assert html.count(f'src="{logo}"') == 2  # the kop and the cover
+    assert 'class="kop-logo"' not in render_laporan_html(data)  # no logo, no empty image
+
+    (tmp_path / "kantor.yaml").write_text(
+        sample.read_text(encoding="utf-8").replace("lambang-contoh.svg", "lambang.png"),
+        encoding="utf-8",
+    )
+    (tmp_path / "lambang.png").write_bytes(b"not a png")
+    with pytest.raises(OfficeFileError) as err:
+        load_office_file(tmp_path / "kantor.yaml")
+    assert "logo" in str(err.value) and "lambang.png" in str(err.value)

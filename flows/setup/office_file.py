@@ -16,6 +16,8 @@ names rows and columns instead (``baris 7, kolom "Polaritas": ...``).
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import math
 import re
 import unicodedata
@@ -990,11 +992,36 @@ def load_office_file(
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
 ) -> OfficeSpec:
-    """Read (UTF-8), parse and validate an office file."""
+    """Read (UTF-8), parse and validate an office file; a ``logo`` beside it is read in."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         problems = Problems()
         problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=str(path))
         raise OfficeFileError(problems.errors) from None
-    return parse_office_yaml(text, known_presets=known_presets, default_tz=default_tz)
+    spec = parse_office_yaml(text, known_presets=known_presets, default_tz=default_tz)
+    logo = spec.settings.get("logo")
+    if isinstance(logo, str) and not logo.startswith("data:"):
+        settings = {**spec.settings, "logo": logo_data_uri(Path(path).parent / logo)}
+        spec = dataclasses.replace(spec, settings=settings)
+    return spec
+
+
+#: The largest logo (lambang daerah) an office file may name, in bytes.
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def logo_data_uri(path: Path) -> str:
+    """A PNG or SVG file as a ``data:`` URI for the kop and the cover of the laporan."""
+    mime = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
+    try:
+        content = path.read_bytes()
+    except OSError:
+        content = b""
+    png = content.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = b"<svg" in content[:2048]
+    if not content or len(content) > MAX_LOGO_BYTES or not (png if mime == "image/png" else svg):
+        problems = Problems()
+        problems.add("kantor.logo", "logo", nilai=path.name)
+        raise OfficeFileError(problems.errors)
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"

@@ -235,6 +235,13 @@ async def _history(
     return tuple(out)
 
 
+def _logo(settings: dict[str, Any]) -> str:
+    """The office's lambang as read in from its office file (a data: URI), or nothing."""
+    logo = settings.get("logo")
+    ok = isinstance(logo, str) and logo.startswith(("data:image/png;", "data:image/svg+xml;"))
+    return str(logo) if ok else ""
+
+
 def _evidence_label(f: StoredFile, tz: str) -> str:
     """What the Kasi called the file (caption) and its own name; a photo has no own name."""
     words = _history_words()["bukti"]
@@ -476,6 +483,7 @@ async def report_data(
             alamat=office.alamat,
             kota_ttd=office.kota_ttd,
             kepala=await _official(session, office, preset),
+            logo=_logo(office.settings or {}),
         ),
         period_label=period.label,
         period_kind=period.kind,
