@@ -51,6 +51,16 @@ def test_negatif_and_stabil_ranges_apply_before_tw_iv(q: int) -> None:
     assert figures(stab, {q: Reported(D(103))}, (q,)).capaian_sd == D(97)
 
 
+def test_a_level_quarter_with_its_own_target_outside_the_range_keeps_it() -> None:
+    serapan = Targets(
+        "positif", "terakhir", D(95), (D(20), D(45), D(70), D(95)), rentang=(D(90), D(100))
+    )
+    tw3 = figures(serapan, {3: Reported(D("68.4"))}, (3,))
+    assert round2(tw3.capaian_sd) == D("97.71") and tw3.rentang_sd is None  # 68,4 / 70
+    tw4 = figures(serapan, {4: Reported(D("88.2"))}, (4,))
+    assert tw4.capaian_sd == 98 and tw4.sisi_rentang == "bawah"  # 88,2 / 90
+
+
 def test_a_kumulatif_range_is_annual_unless_the_quarter_has_its_own() -> None:
     t = Targets("positif", "kumulatif", D(12), (D(3), D(6), D(9), D(12)), rentang=(D(10), D(14)))
     tw2 = figures(t, {1: Reported(D(3)), 2: Reported(D(2))}, (2,))

@@ -5,7 +5,9 @@ A stored answer holds, per quarter (DOMAIN.md §3), the new amount in that quart
 denominator for ``rasio``; this module turns those into any period's figures.
 
 Ranges (DOMAIN.md §1): for a level (``terakhir``, ``rata-rata``, ``rasio``) or a ``stabil``
-indicator the quarter's target is a level, so the range applies in every period. For a
+indicator the quarter's target is a level, so the range applies in every period whose target
+lies in the range (a quarter whose target is outside it, e.g. serapan 70 against 90–100, is
+measured against its own target). For a
 ``kumulatif`` indicator the range belongs to the annual target (so to s.d. TW IV), and to
 another quarter only when that quarter has its own range.
 """
@@ -104,6 +106,11 @@ def range_for(t: Targets, quarter: int) -> Range | None:
         return own
     if t.aggregation == "kumulatif":
         return t.rentang if quarter == 4 else None
+    target = t.target_sd[quarter - 1]
+    if t.rentang is not None and target is not None:
+        lo, hi = sorted(t.rentang)
+        if not lo <= target <= hi:  # the quarter has a target of its own (20, 45, 70, 95)
+            return None
     return t.rentang
 
 
