@@ -125,3 +125,21 @@ async def test_a_changed_value_shows_what_it_corrects_and_what_depended_on_it(db
     await play(chat, KASI, ["tap:Lewati", "tap:Kirim"])
     entry = await entry_of(db, "PEM-4", "2026-TW3")
     assert (entry.realisasi, entry.keterangan, entry.upaya) == (Decimal("2.5"), "", "")
+
+
+async def test_the_chat_uses_the_offices_predikat_scale(db):
+    await seed_small_office(db)
+    scale = [
+        {"di_atas": 95, "predikat": "Sangat Baik"},
+        {"di_atas": 80, "predikat": "Baik"},
+        {"predikat": "Kurang"},
+    ]
+    async with db.transaction() as s:
+        await s.execute(update(Office).values(settings={"skala_predikat": scale}))
+    chat = Chat(db)
+    await open_quarter(chat, "uji", "2026-TW3")
+    out = await play(chat, KASI, ["/isi", "48", "50", "tap:Lewati", "tap:Lewati", "7"])
+    assert "77,78% (Kurang)" in out[-2].text  # 7 / 9 desa, on the office's scale
+    assert "kendala" in out[-1].text.lower()
+    out = await play(chat, KASI, ["tap:Lewati"])
+    assert "upaya" in out[-1].text.lower()  # Kurang is the lowest level: upaya is asked

@@ -362,7 +362,7 @@ async def _after_text(
 
     An upaya written for an earlier, lower capaian is dropped when the new one needs none.
     """
-    if step == "kendala" and is_sedang_or_below(item.figures().predikat):
+    if step == "kendala" and is_sedang_or_below(item.figures().predikat, item.scale):
         await _ask_optional(ctx, state, ws, item, "upaya")
         return
     if step == "kendala" and item.entry.upaya:

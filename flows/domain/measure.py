@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from flows.domain.capaian import aggregate, capaian, predikat, rasio_value
+from flows.domain.capaian import (
+    DEFAULT_SCALE,
+    PredikatScale,
+    aggregate,
+    capaian,
+    predikat,
+    rasio_value,
+)
 
 Range = tuple[Decimal, Decimal]
 #: Which part of a range decided a capaian: below it (lo was T), inside (100), above (hi was T).
@@ -139,8 +146,13 @@ def amount_from_sd(sd_value: Decimal, before: Decimal) -> Decimal | None:
     return sd_value - before
 
 
-def figures(t: Targets, reported: Mapping[int, Reported], quarters: tuple[int, ...]) -> Figures:
-    """Every figure of one indicator for a period made of ``quarters``."""
+def figures(
+    t: Targets,
+    reported: Mapping[int, Reported],
+    quarters: tuple[int, ...],
+    scale: PredikatScale = DEFAULT_SCALE,
+) -> Figures:
+    """Every figure of one indicator for a period made of ``quarters`` (predikat on ``scale``)."""
     last = max(quarters)
     target_sd = period_target(t, quarters)
     real_sd = over_quarters(t.aggregation, reported, range(1, last + 1))
@@ -158,7 +170,7 @@ def figures(t: Targets, reported: Mapping[int, Reported], quarters: tuple[int, .
         realisasi_sd=real_sd,
         capaian_sd=cap_sd,
         capaian_tahunan=cap_year,
-        predikat=predikat(cap_sd),
+        predikat=predikat(cap_sd, scale),
         rentang_sd=rentang_sd,
         sisi_rentang=range_side(real_sd, rentang_sd) if cap_sd is not None else None,
     )

@@ -401,7 +401,7 @@ async def report_data(
         for no, ind in enumerate(mine, start=1):
             t = targets_of(ind)
             answers = reported.get(ind.id, {})
-            fig = figures(t, answers, period.quarters)
+            fig = figures(t, answers, period.quarters, scale)
             cap = fig.capaian_sd
             trend: tuple[Decimal | None, ...] = ()
             if period.kind == "TAHUN":

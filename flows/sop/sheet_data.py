@@ -8,9 +8,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.domain.capaian import DEFAULT_SCALE, PredikatScale
 from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_before
 from flows.domain.periods import Period
-from storage.models import Cycle, Entry, Indicator, Worksheet
+from flows.setup.office_file import predikat_scale_for
+from storage.models import Cycle, Entry, Indicator, Office, Worksheet
 
 FILLABLE = ("open", "returned")
 
@@ -23,6 +25,7 @@ class Item:
     indicator: Indicator
     quarter: int
     history: dict[int, Reported]
+    scale: PredikatScale = DEFAULT_SCALE  # the office's predikat scale
 
     @property
     def target_sd(self) -> Decimal | None:
@@ -57,7 +60,7 @@ class Item:
             reported[self.quarter] = Reported(
                 self.entry.realisasi, self.entry.numerator, self.entry.denominator
             )
-        return figures(targets_of(self.indicator), reported, (self.quarter,))
+        return figures(targets_of(self.indicator), reported, (self.quarter,), self.scale)
 
 
 def _range(pair: object) -> Range | None:
@@ -141,12 +144,15 @@ async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
     ids = [ind.id for _, ind in rows]
     hist = await quarter_history(session, cycle.office_id, period.year, ids)
     q = period.last_quarter
+    office = await session.get(Office, cycle.office_id)
+    scale = predikat_scale_for(office.settings or {}) if office else DEFAULT_SCALE
     return [
         Item(
             entry=e,
             indicator=i,
             quarter=q,
             history={k: v for k, v in hist.get(i.id, {}).items() if k < q},
+            scale=scale,
         )
         for e, i in rows
     ]
