@@ -48,10 +48,9 @@ def _write(conn: sa.Connection, entry_id: int, value: Decimal) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("indicator", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("range_tw", sa.JSON(), nullable=True))
-    with op.batch_alter_table("stored_file", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("caption", sa.Text(), nullable=False, server_default=""))
+    # Plain ADD COLUMN (no batch copy): SQLite cannot drop a referenced table with rows.
+    op.add_column("indicator", sa.Column("range_tw", sa.JSON(), nullable=True))
+    op.add_column("stored_file", sa.Column("caption", sa.Text(), nullable=False, server_default=""))
     conn = op.get_bind()
     for series in _kumulatif_rows(conn).values():
         before = Decimal(0)
@@ -68,7 +67,5 @@ def downgrade() -> None:
         for _q, entry_id, real in series:
             total += Decimal(real)
             _write(conn, entry_id, total)
-    with op.batch_alter_table("stored_file", schema=None) as batch_op:
-        batch_op.drop_column("caption")
-    with op.batch_alter_table("indicator", schema=None) as batch_op:
-        batch_op.drop_column("range_tw")
+    op.drop_column("stored_file", "caption")
+    op.drop_column("indicator", "range_tw")
