@@ -59,6 +59,7 @@ WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 NUM_ALIGN = Alignment(vertical="top", horizontal="right")
 MID_ALIGN = Alignment(vertical="top", horizontal="center", wrap_text=True)
 
+NO_VERIFICATION = "tidak ada langkah verifikasi per lembar dalam SOP ini"
 NOTE = (
     "Keterangan: – = tidak diukur pada periode ini (belum dilaporkan atau tidak ada target). "
     "Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
@@ -281,7 +282,7 @@ def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> N
             if submitted
             else DASH
         )
-        + f" · Diverifikasi oleh: {section.verified_by or DASH}"
+        + f" · Diverifikasi oleh: {_verifier(data, section)}"
     )
     row = write_heading(
         ws,
@@ -445,7 +446,7 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
             ws,
             row,
             col + 3,
-            section.verified_by or DASH,
+            _verifier(data, section),
             font=BODY_FONT,
             border=BORDER,
             alignment=WRAP_TOP,
@@ -637,6 +638,13 @@ def _write_history(ws: Worksheet, data: ReportData) -> None:
         )
         row += 1
     setup_print(ws, header_row, f"A{header_row + 1}", f"Riwayat Proses — {data.period_label}")
+
+
+def _verifier(data: ReportData, section: SectionReport) -> str:
+    """Who accepted the sheet; in words when the SOP has no verification step."""
+    if section.verified_by:
+        return section.verified_by
+    return DASH if data.verification_step else NO_VERIFICATION
 
 
 def build_rekap(data: ReportData) -> bytes:

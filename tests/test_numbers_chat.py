@@ -126,6 +126,19 @@ async def test_a_changed_value_shows_what_it_corrects_and_what_depended_on_it(db
     entry = await entry_of(db, "PEM-4", "2026-TW3")
     assert (entry.realisasi, entry.keterangan, entry.upaya) == (Decimal("2.5"), "", "")
 
+    from flows.sop.report_data import report_data
+
+    async with db.transaction() as s:
+        cycle = (await s.scalars(select(Cycle))).one()
+        before = (await report_data(s, cycle.id, now=MONDAY)).sections[0]
+    assert before.verified_by is None and before.verified_at is None  # sent, not yet accepted
+    chat.clock.advance(minutes=30)
+    await chat.tap(PLANNER, "Terima")
+    async with db.transaction() as s:
+        pem = (await report_data(s, cycle.id, now=MONDAY)).sections[0]
+    assert pem.verified_by == "Maya" and pem.verified_at == chat.clock.now()
+    assert pem.submitted_at is not None and pem.verified_at > pem.submitted_at
+
 
 async def test_the_chat_uses_the_offices_predikat_scale(db):
     await seed_small_office(db)

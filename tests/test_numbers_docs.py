@@ -151,6 +151,7 @@ async def test_the_final_laporan_is_what_was_approved(db):
     toc = first[first.index("DAFTAR ISI") : first.index("1.1 Latar Belakang")]
     assert "3.1 Metode Pengukuran" in toc
     assert "n/a" not in first
+    assert "tidak ada langkah verifikasi per lembar dalam SOP ini" in first  # kebasen has none
 
 
 def test_the_office_logo_goes_on_the_kop_and_the_cover(tmp_path) -> None:  # noqa: ANN001
