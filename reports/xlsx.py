@@ -75,7 +75,8 @@ def _excel_number(x: Decimal | int | float) -> int | float:
 
 
 def _number_format(x: Decimal) -> str:
-    places = decimals_of(x, 2)
+    """Shown with the decimals the chat and the PDF show: at most 2, trailing zeros dropped."""
+    places = decimals_of(round_half_up(Decimal(x)), 2)
     return "#,##0" + ("." + "0" * places if places else "")
 
 

@@ -182,3 +182,13 @@ def test_the_office_logo_goes_on_the_kop_and_the_cover(tmp_path) -> None:  # noq
     with pytest.raises(OfficeFileError) as err:
         load_office_file(tmp_path / "kantor.yaml")
     assert "logo" in str(err.value) and "lambang.png" in str(err.value)
+
+
+def test_realisasi_has_the_same_decimals_in_the_xlsx_as_in_the_chat_and_pdf() -> None:
+    from flows.domain.fmt import fmt_number
+    from reports.xlsx import _number_format
+
+    for value, shown in (("94.4954128", "94,5"), ("2.5", "2,5"), ("9", "9"), ("96.206", "96,21")):
+        decimals = _number_format(D(value)).partition(".")[2]
+        assert fmt_number(D(value)) == shown
+        assert len(decimals) == len(shown.partition(",")[2]), value
