@@ -1,7 +1,7 @@
 """Formatting helpers of the report layer, on top of flows.domain.fmt (Indonesian style, Babel).
 
 Numbers, percentages, dates, NIPs and zone abbreviations come from :mod:`flows.domain.fmt` (HALF_UP
-rounding there); what is left here is report-specific: the "–" / "n/a" placeholders, the
+rounding there); what is left here is report-specific: the "–" placeholder, the
 compact "5 Oktober 2026 14.30 WIB" time stamp, naive-datetime handling and predikat colours.
 """
 
@@ -15,7 +15,7 @@ from flows.domain import fmt as base
 from flows.domain.capaian import round2
 
 DASH = "–"  # shown for a value that is not there (not reported / no target)
-NA = "n/a"  # shown for a capaian that is not measured this period
+NA = DASH  # a capaian not measured this period (legend: "tidak diukur pada periode ini")
 
 # Green → red, best → worst; light enough for black text on top.
 PALETTE = ("63BE7B", "B1D580", "FFEB84", "FBA276", "F8696B")
@@ -43,12 +43,12 @@ def fmt_number(x: Decimal | int | float | None, empty: str = DASH) -> str:
 
 
 def fmt_capaian(x: Decimal | None, empty: str = NA) -> str:
-    """Raw capaian → "97,89" (2 decimals, HALF_UP); None → "n/a"."""
+    """Raw capaian → "97,89" (2 decimals, HALF_UP); None → "–"."""
     return empty if x is None else base.fmt_number(x, 2)
 
 
 def fmt_percent(x: Decimal | None, empty: str = NA) -> str:
-    """Raw capaian → "97,89%"; None → "n/a"."""
+    """Raw capaian → "97,89%"; None → "–"."""
     return empty if x is None else base.fmt_percent(x)
 
 
@@ -90,8 +90,10 @@ def predikat_color(predikat: str | None, levels: tuple[str, ...]) -> str:
     return PALETTE[round(i * (len(PALETTE) - 1) / (len(levels) - 1))]
 
 
-def on_time_label(on_time: bool | None) -> str:
-    """True → "Tepat waktu", False → "Terlambat", None → "–"."""
+def on_time_label(on_time: bool | None, late_days: int | None = None) -> str:
+    """True → "Tepat waktu", False → "Terlambat" ("Terlambat 2 hari kerja"), None → "–"."""
     if on_time is None:
         return DASH
-    return "Tepat waktu" if on_time else "Terlambat"
+    if on_time:
+        return "Tepat waktu"
+    return f"Terlambat {late_days} hari kerja" if late_days else "Terlambat"

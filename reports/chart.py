@@ -71,7 +71,7 @@ def bar_chart_svg(
             out.append(_text(label_w - 8, first + j * 13, line, size=10.5, anchor="end"))
         if bar.value is None:
             out.append(
-                _text(width - 4, y + bar_h / 2 + 4, "n/a", size=10.5, anchor="end", fill="#666")
+                _text(width - 4, y + bar_h / 2 + 4, "–", size=10.5, anchor="end", fill="#666")
             )
             continue
         value = float(bar.value)

@@ -58,6 +58,7 @@ class Office:
     alamat: str
     kota_ttd: str
     kepala: Official
+    logo: str = ""  # the lambang daerah as a data: URI (PNG or SVG), for the kop and the cover
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class IndicatorRow:
     evidence: tuple[str, ...] = ()
     trend: tuple[Decimal | None, ...] = ()
     targets_tw: tuple[Decimal | None, ...] = ()
+    #: The range that decided capaian_sd, and where realisasi s.d. fell ("bawah"/"dalam"/"atas").
+    rentang: tuple[Decimal, Decimal] | None = None
+    sisi_rentang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ class HistoryEntry:
     action: str
     note: str
     on_time: bool | None
+    late_days: int | None = None  # working days late (when on_time is False)
+    due_at: datetime | None = None  # the deadline it answered to, when the history shows one
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,8 @@ class ReportData:
     quarter_labels: tuple[str, ...] = DEFAULT_QUARTER_LABELS
     period_short: str = ""  # column-heading form, e.g. "TW III"; derived when empty
     predikat_ranges: tuple[str, ...] = DEFAULT_PREDIKAT_RANGES  # one text per level, for Bab III
+    verification_step: bool = True  # False: the SOP has no step that verifies each sheet
+    analisis: str = ""  # what the planner wrote at the SOP's analisis step (Bab III)
 
     @property
     def short(self) -> str:

@@ -193,6 +193,8 @@ def _context(data: ReportData) -> dict[str, object]:
         "fmt_dt": lambda dt: fmt_datetime(dt, data.tz),
         "pcolor": lambda p: "#" + predikat_color(p, data.predikat_levels),
         "show_ranges": len(data.predikat_ranges) == len(data.predikat_levels),
+        "ranged": [r for v in sections for g in v.groups for r in g.rows if r.sisi_rentang],
+        "letter": _letter,
     }
 
 

@@ -5,7 +5,7 @@ Decisions:
 - Targets and realisasi are stored exactly; capaian is stored already rounded HALF_UP to two
   decimals (what the laporan prints), so a viewer, a sum or a sort sees "97,89" and not
   97.8947…  Number formats (``#,##0.00`` etc.) render with the viewer's locale separators.
-- Missing values are text: "–" (not reported / no target), "n/a" (capaian not measured).
+- Missing values are text: "–" (not measured this period: not reported / no target).
 - Every string is stored as a string cell (data_type "s"): text typed by users that starts with
   "=", "+", "-" or "@" can never become a formula.
 - Times are written as local (office time zone) date-time values, format dd/mm/yyyy hh:mm.
@@ -59,9 +59,10 @@ WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 NUM_ALIGN = Alignment(vertical="top", horizontal="right")
 MID_ALIGN = Alignment(vertical="top", horizontal="center", wrap_text=True)
 
+NO_VERIFICATION = "tidak ada langkah verifikasi per lembar dalam SOP ini"
 NOTE = (
-    "Keterangan: – = belum dilaporkan atau tidak ada target; n/a = capaian tidak diukur pada "
-    "periode ini. Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
+    "Keterangan: – = tidak diukur pada periode ini (belum dilaporkan atau tidak ada target). "
+    "Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
 )
 
 
@@ -74,7 +75,8 @@ def _excel_number(x: Decimal | int | float) -> int | float:
 
 
 def _number_format(x: Decimal) -> str:
-    places = decimals_of(x, 2)
+    """Shown with the decimals the chat and the PDF show: at most 2, trailing zeros dropped."""
+    places = decimals_of(round_half_up(Decimal(x)), 2)
     return "#,##0" + ("." + "0" * places if places else "")
 
 
@@ -281,7 +283,7 @@ def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> N
             if submitted
             else DASH
         )
-        + f" · Diverifikasi oleh: {section.verified_by or DASH}"
+        + f" · Diverifikasi oleh: {_verifier(data, section)}"
     )
     row = write_heading(
         ws,
@@ -445,7 +447,7 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
             ws,
             row,
             col + 3,
-            section.verified_by or DASH,
+            _verifier(data, section),
             font=BODY_FONT,
             border=BORDER,
             alignment=WRAP_TOP,
@@ -625,7 +627,7 @@ def _write_history(ws: Worksheet, data: ReportData) -> None:
             ws,
             row,
             7,
-            on_time_label(entry.on_time),
+            on_time_label(entry.on_time, entry.late_days),
             border=BORDER,
             alignment=MID_ALIGN,
             font=Font(name="Calibri", size=10, bold=late, color="C00000" if late else None),
@@ -637,6 +639,13 @@ def _write_history(ws: Worksheet, data: ReportData) -> None:
         )
         row += 1
     setup_print(ws, header_row, f"A{header_row + 1}", f"Riwayat Proses — {data.period_label}")
+
+
+def _verifier(data: ReportData, section: SectionReport) -> str:
+    """Who accepted the sheet; in words when the SOP has no verification step."""
+    if section.verified_by:
+        return section.verified_by
+    return DASH if data.verification_step else NO_VERIFICATION
 
 
 def build_rekap(data: ReportData) -> bytes:

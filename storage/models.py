@@ -127,6 +127,8 @@ class Indicator(Base):
     target_tw4: Mapped[Decimal | None] = mapped_column(DecimalText)
     range_lo: Mapped[Decimal | None] = mapped_column(DecimalText)
     range_hi: Mapped[Decimal | None] = mapped_column(DecimalText)
+    #: Per-quarter ranges ``[[lo, hi] | None] * 4`` (text numbers); ``None`` = none of their own.
+    range_tw: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     sub_kegiatan: Mapped[str] = mapped_column(String(40), default="")
     label_pembilang: Mapped[str] = mapped_column(String(200), default="")
     label_penyebut: Mapped[str] = mapped_column(String(200), default="")
@@ -181,8 +183,8 @@ class Worksheet(Base):
 class Entry(Base):
     """One indicator's answer on a worksheet.
 
-    ``realisasi`` is what the Kasi reported: the cumulative value s.d. TW for a
-    ``kumulatif`` indicator, the level for ``terakhir``, the rate for ``rata-rata``
+    ``realisasi`` is what the Kasi reported: the new amount in the quarter for a
+    ``kumulatif`` indicator (DOMAIN.md §3), the level for ``terakhir``, the rate for ``rata-rata``
     and numerator / denominator × 100 for ``rasio``.
     """
 
@@ -212,6 +214,7 @@ class StoredFile(Base):
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))
     file_name: Mapped[str] = mapped_column(String(200))
+    caption: Mapped[str] = mapped_column(Text, default="", server_default="")
     mime: Mapped[str] = mapped_column(String(100), default="")
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -466,6 +466,8 @@ def test_acting_rejects_bad_input_and_changes_nothing(
         .replace("nama: Kecamatan Sukamaju", "nama: Kecamatan Sukamundur")
         .replace(BUDI, other_nip)
     )
+    logo = SAMPLE_OFFICE.parent / "lambang-contoh.svg"  # the sample's lambang travels with it
+    (tmp_path / logo.name).write_bytes(logo.read_bytes())
     assert run(capsys, "impor-kantor", str(other))[0] == 0
 
     code, out = run(capsys, "plt", OFFICE, other_nip, "bupati", "31-02-2026", "2026-13-01")

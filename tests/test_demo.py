@@ -70,13 +70,17 @@ async def test_demo_runs_a_full_cycle_and_leaves_nothing_running(tmp_path: Path)
         str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
     }
     assert "KECAMATAN SUKAMAJU — KABUPATEN CONTOH" in cells
-    pem = [r for r in book["PEM"].iter_rows(values_only=True) if r and r[0] == 2][0]
-    assert pem[1].startswith("Jumlah desa") and pem[5] == 9  # PEM-2 after the fix (was 7)
-    tra = [r for r in book["TRA"].iter_rows(values_only=True) if r and r[0] == 3][0]
-    assert tra[5] == 87.5  # TRA-3: 14 of 16
-    ump = [r for r in book["UMP"].iter_rows(values_only=True) if r and r[0] == 3][0]
-    assert ump[5] == 96.2  # typed "96.2", confirmed as 96,2
-    assert "foto_" in " ".join(c for c in cells if c.startswith("foto_"))  # the evidence photo
+
+    def row(sheet: str, name: str) -> tuple:
+        rows = book[sheet].iter_rows(values_only=True)
+        return next(r for r in rows if r and isinstance(r[0], int) and str(r[1]).startswith(name))
+
+    pem = row("PEM", "Jumlah desa")
+    assert pem[0] == 3 and pem[5] == 9  # PEM-2 after the fix (was 7); numbered as printed
+    assert row("TRA", "Persentase pelanggaran")[5] == 87.5  # TRA-3: 14 of 16
+    assert row("UMP", "Persentase kehadiran")[5] == 96.2  # typed "96.2", confirmed as 96,2
+    # the evidence photo, by the Kasi's caption
+    assert any(c.startswith("Rekap register PATEN Juli–September (foto, ") for c in cells)
 
     # The laporan: office, period, Bab IV with the kendala and upaya, the signature block.
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(result.laporan).pages)

@@ -398,3 +398,24 @@ async def test_a_copy_of_a_final_document_is_the_archived_file(
     fresh = await ask(db, clock, office["cycle"], "laporan", [office["kasi"]])
     assert await worker.drain() == 1
     assert len(renders) == 1 and (await job_row(db, fresh)).file_id != first.file_id
+
+
+async def test_a_draft_asked_before_the_approval_is_not_sent_to_who_gets_the_final(
+    db: Database, office: dict[str, int], executor: ThreadPoolExecutor
+) -> None:
+    clock = FakeClock(START)
+    draft = await ask(db, clock, office["cycle"], "rekap", [office["camat"], office["sekcam"]])
+    clock.advance(minutes=5)
+    async with db.transaction() as s:  # the Camat approves before the worker got to the draft
+        cycle = await s.get(Cycle, office["cycle"])
+        cycle.data = {**cycle.data, "final": clock.now().isoformat()}
+    final = await ask(db, clock, office["cycle"], "rekap", [office["camat"]], final=True)
+    worker = DocumentWorker(db, clock, executor)
+    assert await worker.drain() == 2
+    sent = [r for r in await outbox_rows(db) if r.payload.get("document_id")]
+    got = sorted((r.person_id, r.payload["document_id"]) for r in sent)
+    draft_row, final_row = await job_row(db, draft), await job_row(db, final)
+    assert draft_row.recipients == [office["sekcam"]]  # the Camat gets the final one only
+    assert got == sorted(
+        [(office["sekcam"], draft_row.file_id), (office["camat"], final_row.file_id)]
+    )

@@ -58,7 +58,7 @@ async def test_kasi_fills_sheet_through_real_bot_and_survives_a_crash(
         await budi.say("50", "kendala")
         assert "101,05%" in emu.transcript(budi.id)
         await budi.say("Aplikasi SIMPATEN sempat gangguan", "bukti")
-        await budi.photo(PHOTO, "sejak awal tahun")
+        await budi.photo(PHOTO, "tambahan pada triwulan ini")
         assert "PEM-2" in emu.chat_messages(budi.id)[-2].text
 
         await bot.kill()  # mid-worksheet
@@ -67,7 +67,7 @@ async def test_kasi_fills_sheet_through_real_bot_and_survives_a_crash(
         await budi.say("7", "kendala")
         assert "77,78%" in emu.transcript(budi.id)
         await budi.tap("Lewati", "bukti")
-        await budi.tap("Lewati", "sejak awal tahun")
+        await budi.tap("Lewati", "tambahan pada triwulan ini")
         await budi.say("3", "kendala")
         await budi.tap("Lewati", "bukti")
         await budi.tap("Lewati", "rata-rata")

@@ -47,7 +47,7 @@ async def start_chain(chat: Chat) -> None:
     _, out = await chat.tap(SEKCAM, "Teruskan")
     planner = card(out, PLANNER)
     assert planner.labels() == ["Bagikan"]
-    assert "Seksi Pemerintahan — Budi: 4 indikator" in planner.text
+    assert "Seksi Pemerintahan — Budi: 3 indikator (PEM-1, PEM-2, PEM-4)" in planner.text
     _, out = await chat.tap(PLANNER, "Bagikan")
     assert {m.address for m in out if "Isi sekarang" in m.labels()} == {KASI, PLANNER}
 

@@ -48,7 +48,7 @@ def test_fmt_percent():
     assert fmt_percent(D("97.8947")) == "97,89%"
     assert fmt_percent(D("116.665")) == "116,67%"
     assert fmt_percent(100) == "100,00%"
-    assert fmt_percent(None) == "n/a"
+    assert fmt_percent(None) == "–"
 
 
 def test_dates_without_zero_padding():

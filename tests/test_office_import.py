@@ -55,6 +55,9 @@ def sample() -> dict[str, Any]:
 def write(tmp_path: Path, data: dict[str, Any], name: str = "kantor.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    logo = (data.get("kantor") or {}).get("logo") if isinstance(data, dict) else None
+    if isinstance(logo, str) and (SAMPLE_OFFICE.parent / logo).is_file():  # the sample's lambang
+        (tmp_path / logo).write_bytes((SAMPLE_OFFICE.parent / logo).read_bytes())
     return path
 
 
@@ -602,12 +605,15 @@ async def test_settings_are_stored_and_other_keys_kept(db: Database, tmp_path: P
     async with db.transaction() as s:
         office = await s.scalar(select(Office))
         assert office is not None
+        logo = office.settings.pop("logo")  # the sample's lambang, read in as a data: URI
+        assert logo.startswith("data:image/svg+xml;base64,")
         assert office.settings == {"libur_batal": ["2026-12-24"]}
         office.settings = {**office.settings, "milik_mesin_sop": 1}
     await run_import(db, SAMPLE_OFFICE)
     async with db.transaction() as s:
         office = await s.scalar(select(Office))
-        assert office is not None and office.settings == {"milik_mesin_sop": 1}
+        assert office is not None
+        assert office.settings == {"milik_mesin_sop": 1, "logo": logo}
 
 
 # --- invites -----------------------------------------------------------------------------------

@@ -28,13 +28,13 @@ D = Decimal
 HYPERLINK = '=HYPERLINK("http://x","y")'
 NOW = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)  # 5 Oktober 2026, 10.00 WIB
 
-# The answers each quarter, as a Kasi reports them: kumulatif s.d. TW, the level, the rate,
-# or (numerator, denominator) for a rasio indicator.
+# The answers each quarter, as a Kasi reports them: the new amount (kumulatif), the level,
+# the rate, or (numerator, denominator) for a rasio indicator.
 ANSWERS: dict[int, dict[str, Any]] = {
     1: {"PEM-1": (90, 100), "PEM-2": 3, "PEM-4": "2.5", "PK-1": 1},
-    2: {"PEM-1": (95, 100), "PEM-2": 5, "PEM-3": 88, "PEM-4": "2.8", "PK-1": 2},
-    3: {"PEM-1": (93, 100), "PEM-2": 7, "PEM-4": "3.4", "PK-1": 3},
-    4: {"PEM-1": (97, 100), "PEM-2": 12, "PEM-3": 91, "PEM-4": "2.6", "PK-1": 4},
+    2: {"PEM-1": (95, 100), "PEM-2": 2, "PEM-3": 88, "PEM-4": "2.8", "PK-1": 2},
+    3: {"PEM-1": (93, 100), "PEM-2": 2, "PEM-4": "3.4", "PK-1": 3},
+    4: {"PEM-1": (97, 100), "PEM-2": 5, "PEM-3": 91, "PEM-4": "2.6", "PK-1": 4},
 }
 KENDALA = {"PEM-2": HYPERLINK, "PEM-4": "Petugas loket cuti"}
 UPAYA = {"PEM-2": "@Kasi mohon tindak lanjut", "PEM-4": "+1 petugas cadangan"}
@@ -154,7 +154,9 @@ async def test_quarter_numbers_equal_flows_measure(db: Database, office: dict[st
     assert data.short == "TW III" and data.tahun == 2026
     assert file_name("Rekap", data) == "Rekap_Kinerja_TW_III_2026_Kecamatan_Uji.xlsx"
     assert [s.kode for s in data.sections] == ["PEM", "PK"]
-    assert [r.kode for r in data.sections[0].rows] == ["PEM-1", "PEM-2", "PEM-3", "PEM-4"]
+    # grouped by sasaran (Layanan first, then Desa) and numbered in the order printed
+    assert [r.kode for r in data.sections[0].rows] == ["PEM-1", "PEM-3", "PEM-4", "PEM-2"]
+    assert [r.no for r in data.sections[0].rows] == [1, 2, 3, 4]
 
     # PK's TW III sheet is still open: its TW III answer does not count.
     counted = {"PEM": [1, 2, 3], "PK": [1, 2]}
@@ -231,15 +233,18 @@ async def test_evidence_and_history(db: Database, office: dict[str, int]) -> Non
     cycles = await seed_year_to_tw3(db, office)
     c3 = cycles[3]
     async with db.transaction() as s:
-        for kode, name in (
-            ("PEM-1", "bukti_pem1.jpg"),
-            ("PEM-1", "daftar_hadir.pdf"),
-            ("PK-1", "draf.pdf"),
+        for kode, name, kind, caption in (
+            ("PEM-1", "foto_AgAD01.jpg", "photo", "Loket PATEN"),
+            ("PEM-1", "daftar_hadir.pdf", "document", "Daftar hadir rapat"),
+            ("PEM-1", "foto_AgAD02.jpg", "photo", ""),
+            ("PEM-1", "register.xlsx", "document", ""),
+            ("PK-1", "draf.pdf", "document", ""),
         ):
             s.add(
                 StoredFile(
                     entry_id=c3["entries"][kode],
-                    kind="photo",
+                    kind=kind,
+                    caption=caption,
                     file_name=name,
                     size=1,
                     sha256="0" * 64,
@@ -294,7 +299,13 @@ async def test_evidence_and_history(db: Database, office: dict[str, int]) -> Non
             ]
         )
     data = await build(db, c3["cycle"])
-    assert row_of(data, "PEM-1").evidence == ("bukti_pem1.jpg", "daftar_hadir.pdf")
+    # listed by the Kasi's caption and the file's own name, never by an internal name
+    assert row_of(data, "PEM-1").evidence == (
+        "Loket PATEN (foto, 5 Oktober 2026)",
+        "Daftar hadir rapat (daftar_hadir.pdf)",
+        "Foto tanpa keterangan (5 Oktober 2026)",
+        "register.xlsx",
+    )
     assert row_of(data, "PK-1").evidence == ()  # the open sheet's file is not in the report
     h = data.history
     assert [e.action for e in h] == [
@@ -304,10 +315,10 @@ async def test_evidence_and_history(db: Database, office: dict[str, int]) -> Non
         "Disetujui (Menerima konsep dan menyetujuinya)",
         "Laporan disahkan",
     ]
-    assert [(e.actor, e.role_title) for e in h] == [
-        ("Camat Uji", "Camat"),
-        ("Budi", "Kepala Seksi"),
-        ("Maya", "Kasubag Perencanaan"),
+    assert [(e.actor, e.role_title) for e in h] == [  # each person's own jabatan
+        ("Camat Uji", "Camat Uji"),
+        ("Budi", "Kasi Pemerintahan"),
+        ("Maya", "Kasubbag Perencanaan"),
         ("Camat Uji", "Plt Camat"),
         ("Sistem", ""),
     ]
@@ -390,7 +401,7 @@ def test_period_keys() -> None:
 
 def _assert_number(value: object, want: Decimal | None, *, capaian: bool) -> None:
     if want is None:
-        assert value == ("n/a" if capaian else "–")
+        assert value == "–"
         return
     assert isinstance(value, int | float)
     if capaian:

@@ -189,7 +189,7 @@ def test_chart_is_inline_svg(data: ReportData) -> None:
         [Bar("A & <B>", None, None), Bar("C", Decimal("150"), "Sangat Tinggi")],
         data.predikat_levels,
     )
-    assert "A &amp; &lt;B&gt;" in bars and "n/a" in bars and "150,00%" in bars
+    assert "A &amp; &lt;B&gt;" in bars and "–" in bars and "150,00%" in bars
 
 
 def test_html_escapes_user_text_and_uses_no_network(data: ReportData) -> None:
@@ -231,7 +231,7 @@ def test_formatting_helpers() -> None:
     assert fmt_number(Decimal("95")) == "95" and fmt_number(None) == "–"
     assert fmt_number(Decimal("0.125")) == "0,13"  # HALF_UP, Babel alone gives 0,12
     assert fmt_capaian(Decimal("97.885")) == "97,89"
-    assert fmt_capaian(None) == "n/a"
+    assert fmt_capaian(None) == "–"
     assert fmt_date(date(2026, 10, 5)) == "5 Oktober 2026"
     assert fmt_nip("197912082000031001") == "19791208 200003 1 001"
     assert fmt_nip("19791208 200003 1 001") == "19791208 200003 1 001"

@@ -48,7 +48,7 @@ def assert_exact(cell_value: object, expected: Decimal | None) -> None:
 
 def assert_capaian(cell_value: object, expected: Decimal | None) -> None:
     if expected is None:
-        assert cell_value == "n/a"
+        assert cell_value == "–"
     else:
         assert isinstance(cell_value, int | float)
         assert Decimal(str(cell_value)) == cap2(expected)
@@ -336,7 +336,7 @@ def test_empty_section_and_missing_times(data: ReportData) -> None:
     wb = load_workbook(io.BytesIO(build_rekap(odd)))
     assert "KOSONG" in wb.sheetnames
     row = next(r for r in wb["Ringkasan"].iter_rows(values_only=True) if r[1] == "KOSONG")
-    assert row[5] == "n/a" and row[13] == "–"
+    assert row[5] == "–" and row[13] == "–"
 
 
 def test_row_type_is_picklable_dataclass() -> None:

@@ -361,7 +361,7 @@ class Demo:
         """The person sends an evidence photo."""
         self.narrator.sends_photo(actor, caption)
         data = evidence_photo(caption)
-        await self._settle(self.emu.user_sends_photo(actor.user_id, data))
+        await self._settle(self.emu.user_sends_photo(actor.user_id, data, caption))
 
     async def tap(self, actor: Actor, label: str) -> None:
         """Tap the newest button with this label in the actor's chat (waiting for it)."""

@@ -95,6 +95,8 @@ class DocumentWorker(Drainer):
                 job = await session.get(DocumentJob, job_id)
                 assert job is not None
                 kind = job.kind
+                if await self._superseded(session, job):
+                    return True
                 if await self._reuse_final(session, job):
                     return True
                 data = await report_data(
@@ -111,6 +113,34 @@ class DocumentWorker(Drainer):
             ):
                 self.executor = make_render_executor()  # the old pool cannot run anything
             await self._failed(job_id, f"{type(exc).__name__}: {exc}")
+        return True
+
+    async def _superseded(self, session: AsyncSession, job: DocumentJob) -> bool:
+        """A draft asked for before the cycle went final is not sent to the people who get the
+        final document of that kind (the Camat gets one final laporan and one final rekap).
+        True when nobody is left to send it to (the job is then done)."""
+        cycle = await session.get(Cycle, job.cycle_id)
+        final_at = (cycle.data or {}).get("final") if cycle is not None else None
+        if job.final or not final_at or job.created_at >= datetime.fromisoformat(final_at):
+            return False
+        finals = await session.scalars(
+            select(DocumentJob).where(
+                DocumentJob.cycle_id == job.cycle_id,
+                DocumentJob.kind == job.kind,
+                DocumentJob.period_key == job.period_key,
+                DocumentJob.final.is_(True),
+            )
+        )
+        covered = {int(p) for f in finals for p in f.recipients}
+        rest = [p for p in job.recipients if int(p) not in covered]
+        if len(rest) == len(job.recipients):
+            return False
+        job.recipients = rest
+        if rest:
+            return False
+        job.status, job.done_at, job.error = "done", self.clock.now(), ""
+        self._not_before.pop(job.id, None)
+        log.info("document job %s superseded by the final document", job.id)
         return True
 
     async def _reuse_final(self, session: AsyncSession, job: DocumentJob) -> bool:

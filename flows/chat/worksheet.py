@@ -12,16 +12,18 @@ from flows.core.conversation import clear_state, get_state, set_state
 from flows.core.messages import Outbound
 from flows.core.router import Router
 from flows.domain.capaian import is_sedang_or_below
+from flows.domain.measure import amount_from_sd
 from flows.domain.numparse import parse_number
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState, EntryState
+from flows.setup.office_file import kumulatif_entry
 from flows.sop import review as sheet_review
 from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_cycle_preset
 from flows.sop.run import load
 from flows.sop.sheet_data import Item, active_sheet, sheet_items
-from storage.models import Cycle, StoredFile, Worksheet
+from storage.models import Cycle, Office, StoredFile, Worksheet
 
 FLOW = "isi"
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -39,6 +41,8 @@ def register(router: Router) -> None:
     router.action("isi.kirim", on_submit)
     router.action("isi.ubah", on_edit)
     router.action("isi.pilih", on_pick)
+    router.action("isi.tetap", on_keep)
+    router.action("isi.hapus", on_clear)
 
 
 # --- entry points ---------------------------------------------------------------
@@ -136,6 +140,26 @@ async def on_skip(ctx: Ctx, args: dict[str, Any]) -> None:
         await _after_text(ctx, state, ws, item, state["step"])
 
 
+async def on_keep(ctx: Ctx, args: dict[str, Any]) -> None:
+    """Pertahankan: the kendala / upaya written before stays."""
+    await on_skip(ctx, args)
+
+
+async def on_clear(ctx: Ctx, args: dict[str, Any]) -> None:
+    """Hapus: the kendala / upaya written before no longer holds."""
+    loaded = await _load(ctx, expect=args, step=args.get("step", ""))
+    if loaded is None:
+        return
+    state, ws, item = loaded
+    _drop_buttons(ctx)
+    if state["step"] == "kendala":
+        item.entry.keterangan = ""
+    elif state["step"] == "upaya":
+        item.entry.upaya = ""
+    item.entry.updated_at = ctx.now
+    await _after_text(ctx, state, ws, item, state["step"])
+
+
 async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     """Kirim: the sheet goes to the planner; one transition however often it is tapped."""
     ws = await _own_sheet(ctx, args)
@@ -150,7 +174,14 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
         return
     run = await load(ctx, cycle.id)
     assert run is not None
-    done = await transition(ctx, run, Verb.SUBMIT, ws=ws, values={"submitted_at": ctx.now})
+    done = await transition(
+        ctx,
+        run,
+        Verb.SUBMIT,
+        ws=ws,
+        # whoever returned it did not verify what is sent now
+        values={"submitted_at": ctx.now, "reviewed_by": None, "reviewed_at": None},
+    )
     if not done.ok:
         ctx.toast = texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key))
         return
@@ -216,11 +247,22 @@ async def _advance(ctx: Ctx, ws: Worksheet, items: list[Item], mode: str) -> Non
         await _summary(ctx, ws, items)
 
 
+async def _sd_entry(ctx: Ctx, ws: Worksheet) -> bool:
+    """True when the office answers ``kumulatif`` indicators with the total s.d. TW."""
+    cycle = await ctx.session.get(Cycle, ws.cycle_id)
+    office = await ctx.session.get(Office, cycle.office_id) if cycle else None
+    return office is not None and kumulatif_entry(office.settings or {}) == "sd"
+
+
 async def _ask_value(ctx: Ctx, ws: Worksheet, item: Item, mode: str) -> None:
     field = "pembilang" if item.indicator.aggregation == "rasio" else "nilai"
-    state = {"ws": ws.id, "ind": item.indicator.id, "step": field, "mode": mode}
+    state: dict[str, Any] = {"ws": ws.id, "ind": item.indicator.id, "step": field, "mode": mode}
+    if item.kumulatif and await _sd_entry(ctx, ws):
+        state["sd"] = True
+    if item.entry.realisasi is not None:  # a value being corrected: remember its predikat
+        state["lama"] = item.figures().predikat or ""
     await set_state(ctx, FLOW, state)
-    ctx.reply(texts.render("isi/kartu", item=item, fig=item.figures()))
+    ctx.reply(texts.render("isi/kartu", item=item, fig=item.figures(), sd=bool(state.get("sd"))))
     await _ask_field(ctx, state, item, field)
 
 
@@ -230,7 +272,7 @@ async def _ask_field(
     state = {**state, "step": field}
     state.pop("value", None)
     await set_state(ctx, FLOW, state)
-    ctx.reply(texts.render(f"isi/tanya_{field}", item=item, ulang=again))
+    ctx.reply(texts.render(f"isi/tanya_{field}", item=item, ulang=again, sd=bool(state.get("sd"))))
 
 
 async def _answer_number(
@@ -277,18 +319,20 @@ async def _accept_number(
             return
         entry.numerator, entry.denominator = numerator, value
         entry.realisasi = numerator / value * 100
+    elif item.kumulatif and state.get("sd"):
+        amount = amount_from_sd(value, item.sd_before)
+        if amount is None:  # a total s.d. TW cannot fall: ask again, store nothing
+            ctx.reply(texts.render("isi/sd_lebih_kecil", item=item, nilai=value))
+            await _ask_field(ctx, state, item, field, again=True)
+            return
+        entry.realisasi = amount
     else:
         entry.realisasi = value
     entry.filled = True
     entry.updated_at = ctx.now
     fig = item.figures()
-    lower = (
-        item.indicator.aggregation == "kumulatif"
-        and item.previous is not None
-        and entry.realisasi is not None
-        and entry.realisasi < item.previous
-    )
-    ctx.reply(texts.render("isi/capaian", item=item, fig=fig, lebih_kecil=lower))
+    changed = "lama" in state and (state["lama"] or None) != fig.predikat
+    ctx.reply(texts.render("isi/capaian", item=item, fig=fig, berubah=changed))
     await _ask_optional(ctx, {**state, "pembilang": None}, ws, item, "kendala")
 
 
@@ -298,20 +342,32 @@ async def _ask_optional(
     new = {k: v for k, v in state.items() if k not in ("field", "value", "pembilang")}
     new["step"] = step
     await set_state(ctx, FLOW, new)
-    skip = await ctx.button(
-        texts.label("lewati"), "isi.lewati", {"ws": ws.id, "ind": item.indicator.id, "step": step}
-    )
-    ctx.reply(texts.render(f"isi/tanya_{step}", item=item), [[skip]])
+    args = {"ws": ws.id, "ind": item.indicator.id, "step": step}
+    written = {"kendala": item.entry.keterangan, "upaya": item.entry.upaya}.get(step, "")
+    if written:  # what was written before is shown: keep it, clear it, or type anew
+        buttons = [
+            await ctx.button(texts.label("pertahankan"), "isi.tetap", args),
+            await ctx.button(texts.label("hapus"), "isi.hapus", args),
+        ]
+    else:
+        buttons = [await ctx.button(texts.label("lewati"), "isi.lewati", args)]
+    ctx.reply(texts.render(f"isi/tanya_{step}", item=item, tertulis=written), [buttons])
 
 
 async def _after_text(
     ctx: Ctx, state: dict[str, Any], ws: Worksheet, item: Item, step: str
 ) -> None:
-    """After kendala comes upaya (only when capaian is Sedang or below), then bukti."""
-    if step == "kendala" and is_sedang_or_below(item.figures().predikat):
+    """After kendala comes upaya (only when capaian is Sedang or below), then bukti.
+
+    An upaya written for an earlier, lower capaian is dropped when the new one needs none.
+    """
+    if step == "kendala" and is_sedang_or_below(item.figures().predikat, item.scale):
         await _ask_optional(ctx, state, ws, item, "upaya")
-    else:
-        await _ask_optional(ctx, state, ws, item, "bukti")
+        return
+    if step == "kendala" and item.entry.upaya:
+        item.entry.upaya = ""
+        item.entry.updated_at = ctx.now
+    await _ask_optional(ctx, state, ws, item, "bukti")
 
 
 async def _save_evidence(ctx: Ctx, item: Item, state: dict[str, Any]) -> None:
@@ -326,6 +382,7 @@ async def _save_evidence(ctx: Ctx, item: Item, state: dict[str, Any]) -> None:
             entry_id=item.entry.id,
             kind=f.kind,
             file_name=f.file_name[:200],
+            caption=inbound.text.strip()[:MAX_TEXT],
             mime=f.mime,
             size=len(f.content),
             sha256=hashlib.sha256(f.content).hexdigest(),

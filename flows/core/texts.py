@@ -17,6 +17,12 @@ from flows.domain.periods import roman
 TEMPLATES = Path(str(resources.files("templates")))
 
 
+def sentence_end(text: object) -> str:
+    """A name that ends a sentence gets one period: "S.H." stays "S.H.", never "S.H.."."""
+    words = str(text)
+    return words if words.endswith(".") else words + "."
+
+
 def qty(value: object, satuan: str) -> str:
     """A number with its unit: "96%", "7 Desa"."""
     number = fmt.fmt_number(value)  # type: ignore[arg-type]
@@ -40,6 +46,7 @@ def _env() -> jinja2.Environment:
         nip=fmt.fmt_nip,
         roman=roman,
         qty=qty,
+        titik=sentence_end,
         waktu=fmt.fmt_datetime,
         hari=fmt.fmt_day_date,
         zona=fmt.tz_abbrev,

@@ -67,6 +67,9 @@ _DEFAULT_DAYS: tuple[Span, ...] = (
 
 # --------------------------------------------------------------------------- durations
 
+#: The least time a step in ``menit`` is given before it is due (see OfficeCalendar.step_due).
+EFFORT_MARGIN = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class SopDuration:
@@ -378,6 +381,26 @@ class OfficeCalendar:
             remaining -= available
             cursor = cast(datetime, self.opening(self.next_working_day(cursor.date())))
         raise RuntimeError(f"duration {duration.label} too long to schedule")
+
+    def step_due(self, start: datetime, duration: SopDuration) -> datetime:
+        """Due moment of an SOP step started at ``start``.
+
+        An SOP time in ``menit`` is the effort the step takes, not a deadline: the step is due
+        at the closing time of the working day it can start on, or, when less than an hour
+        (or less than the effort) is left of that day, one hour (or the effort, if longer)
+        after the next working day's opening. So nobody is late the moment a step begins.
+        ``jam`` and ``hari`` are deadlines counted by :meth:`add`.
+        """
+        if duration.unit != "menit":
+            return self.add(start, duration)
+        need = max(EFFORT_MARGIN, timedelta(minutes=duration.amount))
+        cursor = self.next_office_time(self.localize(start))
+        closing = cast(datetime, self.closing(cursor.date()))
+        if closing - cursor >= need:
+            return closing
+        day = self.next_working_day(cursor.date())
+        opening = cast(datetime, self.opening(day))
+        return min(opening + need, cast(datetime, self.closing(day)))
 
     def _add_days(self, local: datetime, amount: int) -> datetime:
         d = local.date()

@@ -66,9 +66,9 @@ def fmt_number(x: Decimal | int | None, decimals: int | None = None) -> str:
 
 
 def fmt_percent(x: Decimal | int | None) -> str:
-    """``97,89%`` (always 2 decimals, HALF_UP); ``None`` → ``n/a``."""
+    """``97,89%`` (always 2 decimals, HALF_UP); ``None`` → ``–`` (not measured this period)."""
     if x is None:
-        return "n/a"
+        return "–"
     return f"{fmt_number(x, 2)}%"
 
 

@@ -17,6 +17,8 @@ names rows and columns instead (``baris 7, kolom "Polaritas": ...``).
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import math
 import re
 import unicodedata
@@ -81,7 +83,11 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "libur_batal",
     "skala_predikat",
     "pengingat",
+    "isian_kumulatif",
+    "logo",
 )
+#: How a Kasi answers a ``kumulatif`` indicator: the quarter's new amount, or the total s.d. TW.
+KUMULATIF_ENTRY: tuple[str, ...] = ("triwulan", "sd")
 #: Keys of ``pengingat`` (the reminder plan, see flows/sop/reminders.py) and their kind.
 REMINDER_KEYS: dict[str, type] = {
     "sebelum_hari": int,
@@ -98,10 +104,12 @@ _SECTION_KEYS = ("kode", "nama")
 _PERSON_KEYS = ("nip", "nama", "jabatan", "pangkat", "peran", "seksi", "telegram_id", "telepon")
 INDICATOR_KEYS: tuple[str, ...] = (
     "kode", "seksi", "sasaran", "nama", "satuan", "polaritas", "agregasi", "target_tahunan",
-    "target_tw", "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut",
+    "target_tw", "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
 )  # fmt: skip
 #: Fields an indicator row may leave out to keep the stored value (PK workbook columns).
-KEEPABLE: tuple[str, ...] = ("rentang", "sub_kegiatan", "invers", "pembilang", "penyebut")
+KEEPABLE: tuple[str, ...] = (
+    "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
+)  # fmt: skip
 
 # Column widths of the database (String(n)); longer text is a file error, not a crash.
 _MAX = {
@@ -207,6 +215,8 @@ class IndicatorSpec:
     pembilang: str = ""
     penyebut: str = ""
     keep: frozenset[str] = frozenset()
+    #: Per-quarter ranges (s.d. TW I..IV); ``None`` = no quarter has its own.
+    rentang_tw: tuple[tuple[Decimal, Decimal] | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -466,6 +476,7 @@ def _parse_indicator(
                     rentang = (lo, hi)
     elif raw_range is not None:
         item.err("rentang", "bukan_pemetaan")
+    rentang_tw = _parse_ranges_tw(item, raw.get("rentang_tw"), problems, locate)
 
     sub_kegiatan = ""
     raw_sub = item.text("sub_kegiatan", required=False)
@@ -501,7 +512,35 @@ def _parse_indicator(
         pembilang=pembilang,
         penyebut=penyebut,
         keep=frozenset(keep),
+        rentang_tw=rentang_tw,
     )
+
+
+def _parse_ranges_tw(
+    item: _Item, raw: Any, problems: Problems, locate: Locate
+) -> tuple[tuple[Decimal, Decimal] | None, ...] | None:
+    """``rentang_tw``: four entries, each ``null`` or ``{bawah, atas}`` (a quarter's range)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or len(raw) != 4:
+        item.err("rentang_tw", "target_tw_jumlah", jumlah=len(raw) if isinstance(raw, list) else 1)
+        return None
+    out: list[tuple[Decimal, Decimal] | None] = []
+    for i, entry in enumerate(raw):
+        if entry is None:
+            out.append(None)
+            continue
+        if not isinstance(entry, Mapping):
+            item.err(f"rentang_tw.{i}", "bukan_pemetaan")
+            out.append(None)
+            continue
+        sub = _Item(entry, problems, lambda f, i=i: locate(f"rentang_tw.{i}.{f}" if f else None))  # type: ignore[misc]
+        sub.unknown_keys(("bawah", "atas"))
+        lo, hi = sub.number("bawah"), sub.number("atas")
+        if lo is not None and hi is not None and lo > hi:
+            item.err(f"rentang_tw.{i}", "rentang_terbalik", bawah=lo, atas=hi)
+        out.append((lo, hi) if lo is not None and hi is not None and lo <= hi else None)
+    return tuple(out) if any(out) else None
 
 
 def _check_cumulative(
@@ -681,7 +720,26 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
                 else:
                     clean[str(key)] = value
             settings["pengingat"] = clean
+    entry = kantor.get("isian_kumulatif")
+    if entry is not None:
+        if str(entry).strip().lower() in KUMULATIF_ENTRY:
+            settings["isian_kumulatif"] = str(entry).strip().lower()
+        else:
+            problems.add(
+                "kantor.isian_kumulatif", "tak_dikenal", nilai=_show(entry), pilihan=KUMULATIF_ENTRY
+            )
+    logo = kantor.get("logo")
+    if logo is not None:
+        if isinstance(logo, str) and logo.strip().lower().endswith((".png", ".svg")):
+            settings["logo"] = logo.strip()
+        else:
+            problems.add("kantor.logo", "logo", nilai=_show(logo))
     return settings
+
+
+def kumulatif_entry(settings: Mapping[str, Any]) -> str:
+    """``"triwulan"`` (the default: the quarter's new amount) or ``"sd"`` (the total s.d. TW)."""
+    return str(settings.get("isian_kumulatif") or "triwulan")
 
 
 # --- the office file ---------------------------------------------------------------------------
@@ -948,16 +1006,41 @@ def load_office_file(
     known_presets: Collection[str] = DEFAULT_PRESETS,
     default_tz: str = "Asia/Jakarta",
 ) -> OfficeSpec:
-    """Read (UTF-8), parse and validate an office file."""
+    """Read (UTF-8), parse and validate an office file; a ``logo`` beside it is read in."""
     try:
         data = read_yaml_file(path)
     except YamlFileError as exc:
         problems = Problems()
         problems.add("berkas", exc.code, **exc.ctx)
         raise OfficeFileError(problems.errors) from None
-    return parse_office(
+    spec = parse_office(
         data,
         known_presets=known_presets,
         default_tz=default_tz,
         base_dir=Path(path).resolve().parent,
     )
+    logo = spec.settings.get("logo")
+    if isinstance(logo, str) and not logo.startswith("data:"):
+        settings = {**spec.settings, "logo": logo_data_uri(Path(path).parent / logo)}
+        spec = dataclasses.replace(spec, settings=settings)
+    return spec
+
+
+#: The largest logo (lambang daerah) an office file may name, in bytes.
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def logo_data_uri(path: Path) -> str:
+    """A PNG or SVG file as a ``data:`` URI for the kop and the cover of the laporan."""
+    mime = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
+    try:
+        content = path.read_bytes()
+    except OSError:
+        content = b""
+    png = content.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = b"<svg" in content[:2048]
+    if not content or len(content) > MAX_LOGO_BYTES or not (png if mime == "image/png" else svg):
+        problems = Problems()
+        problems.add("kantor.logo", "logo", nilai=path.name)
+        raise OfficeFileError(problems.errors)
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"

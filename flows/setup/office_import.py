@@ -451,6 +451,11 @@ async def merge_indicators(
         lo, hi = item.rentang if item.rentang else (None, None)
         optional: dict[str, Any] = {
             "rentang": {"range_lo": lo, "range_hi": hi},
+            "rentang_tw": {
+                "range_tw": [[str(r[0]), str(r[1])] if r else None for r in item.rentang_tw]
+                if item.rentang_tw
+                else None
+            },
             "sub_kegiatan": {"sub_kegiatan": item.sub_kegiatan},
             "invers": {"inverse": item.invers},
             "pembilang": {"label_pembilang": item.pembilang},

@@ -43,6 +43,7 @@ async def to_actors(
         batas=deadline.due_at if deadline else None,
         tz=run.office.tz,
         waktu=step.waktu_teks or run.preset.waktu_bawaan.label,
+        waktu_kerja=run.preset.duration(step.id).unit == "menit",
     )
     people = await step_actors(ctx, run, step)
     for actor in people:
@@ -130,7 +131,15 @@ async def finish_step(
         ctx,
         run,
         version,
-        Note(action, subject=step.id, data={"step": step.id, "tepat_waktu": on_time}),
+        Note(
+            action,
+            subject=step.id,
+            data={
+                "step": step.id,
+                "tepat_waktu": on_time,
+                "batas": deadline.due_at.isoformat() if deadline else None,
+            },
+        ),
         lambda by: texts.render(f"siklus/{note}", oleh=by, waktu=ctx.now, tz=run.office.tz),
         answer=answer,
     )

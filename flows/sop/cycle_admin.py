@@ -102,13 +102,15 @@ async def hand_out(ctx: Ctx, cycle: Cycle, deadline: datetime | None = None) -> 
         for ind in indicators:
             ctx.session.add(Entry(worksheet_id=ws.id, indicator_id=ind.id))
         start = await ctx.button(texts.label("isi_sekarang"), "isi.mulai", {}, person_id=person.id)
+        q = period.last_quarter
+        asked = sum(1 for ind in indicators if ind.target_sd(q) is not None)  # measured now
         ctx.send(
             person.id,
             texts.render(
                 "siklus/lembar_dibagikan",
                 orang=person,
                 periode=period,
-                jumlah=len(indicators),
+                jumlah=asked,
                 catatan=cycle.note,
                 metode=cycle.data.get("metode", ""),
                 batas=deadline,
@@ -116,7 +118,7 @@ async def hand_out(ctx: Ctx, cycle: Cycle, deadline: datetime | None = None) -> 
             ),
             [[start]],
         )
-        handouts.append(Handout(person, section, len(indicators)))
+        handouts.append(Handout(person, section, asked))
     ctx.log(
         "siklus.bagikan",
         office_id=cycle.office_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from flows.core import texts
 from flows.core.context import Ctx
@@ -39,7 +39,7 @@ from flows.sop.run import (
     verifiers,
     worksheets,
 )
-from storage.models import Entry, Office, Person, Section
+from storage.models import Entry, Indicator, Office, Person, Section
 
 __all__ = [
     "OPEN_SHEET",
@@ -203,17 +203,25 @@ async def handouts(ctx: Ctx, run: Run) -> list[Handout]:
     for ws in await worksheets(ctx, run):
         person = await ctx.session.get(Person, ws.person_id)
         section = await ctx.session.get(Section, ws.section_id)
-        count = await ctx.session.scalar(
-            select(func.count()).select_from(Entry).where(Entry.worksheet_id == ws.id)
+        q = run.period.last_quarter
+        entries = await ctx.session.scalars(
+            select(Indicator)
+            .join(Entry, Entry.indicator_id == Indicator.id)
+            .where(Entry.worksheet_id == ws.id)
         )
+        count = sum(1 for i in entries if i.target_sd(q) is not None)  # measured this quarter
         assert person is not None and section is not None
         out.append(Handout(person, section, int(count or 0)))
     return out
 
 
 async def preview(ctx: Ctx, run: Run) -> list[tuple[Any, Person, list[Any]]]:
-    """Who will get which indicators (the planner's preview before Bagikan)."""
-    return await sheet_owners(ctx, run.office.id)
+    """Who will get which indicators measured this quarter (the planner's preview)."""
+    q = run.period.last_quarter
+    return [
+        (section, person, [i for i in inds if i.target_sd(q) is not None])
+        for section, person, inds in await sheet_owners(ctx, run.office.id)
+    ]
 
 
 async def waiting_on(ctx: Ctx, run: Run) -> list[Actor]:
@@ -267,7 +275,7 @@ async def _isi_due(ctx: Ctx, run: Run) -> datetime | None:
     existing = await deadline_of(ctx, run, isi.id)
     if existing is not None and existing.done_at is None:
         return existing.due_at
-    return calendar_for(run.office.tz, run.office.settings).add(
+    return calendar_for(run.office.tz, run.office.settings).step_due(
         ctx.now, run.preset.duration(isi.id)
     )
 

@@ -13,7 +13,11 @@ Rules:
   aggregation; the annual report adds capaian s.d. TW I..IV (``trend``; a quarter with no answer
   for the indicator shows n/a).
 - The signing official is the office's Camat (role ``camat``); the approval history is the
-  event log of the given cycle, with the names and the SOP's titles of the actors.
+  event log of the given cycle, with the names and the jabatan of the actors.
+- A final laporan is what was approved: once the cycle is final (``Cycle.data["final"]``, set in
+  the approving transaction), the history stops at the approval event and the signing date is
+  the approval's, so every later render of the cycle gives the same pages.
+- Indicators are numbered in the order printed (per section, grouped by sasaran).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -33,10 +37,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.domain.calendar import OfficeCalendar
 from flows.domain.capaian import PredikatScale, average_capaian, is_sedang_or_below, predikat
-from flows.domain.fmt import fmt_number
+from flows.domain.fmt import fmt_date, fmt_number
 from flows.domain.measure import Reported, figures
-from flows.domain.office_settings import predikat_scale_for
+from flows.domain.office_settings import calendar_for, predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import COUNTED
@@ -50,7 +55,17 @@ from reports.data import (
     ReportData,
     SectionReport,
 )
-from storage.models import Cycle, Entry, Event, Indicator, Person, Section, StoredFile, Worksheet
+from storage.models import (
+    Cycle,
+    Entry,
+    Event,
+    Indicator,
+    Person,
+    Section,
+    StepDeadline,
+    StoredFile,
+    Worksheet,
+)
 from storage.models import Office as OfficeRow
 
 __all__ = ["COUNTED", "ReportNotFound", "normalize_period_key", "report_data"]
@@ -132,19 +147,51 @@ async def _people(session: AsyncSession, ids: Iterable[int | None]) -> dict[int,
     return {p.id: p for p in rows}
 
 
+def _late_days(cal: OfficeCalendar, due: datetime, done: datetime) -> int:
+    """Working days after the due day on which ``done`` happened (0 = same day)."""
+    due_day = cal.localize(due).date()
+    done_day = cal.localize(done).date()
+    if done_day <= due_day:
+        return 0
+    return max(1, cal.working_days_between(due_day + timedelta(days=1), done_day))
+
+
 async def _history(
-    session: AsyncSession, cycle: Cycle, preset: Preset, sheets: dict[int, str]
+    session: AsyncSession,
+    cycle: Cycle,
+    preset: Preset,
+    sheets: dict[int, str],
+    cal: OfficeCalendar,
 ) -> tuple[HistoryEntry, ...]:
     words = _history_words()
     known: dict[str, str] = words["tindakan"]
-    events = [
-        e
-        for e in await session.scalars(
+    same_as: dict[str, str] = words.get("sama_dengan") or {}
+    every = list(
+        await session.scalars(
             select(Event).where(Event.cycle_id == cycle.id).order_by(Event.at, Event.id)
         )
+    )
+    if (cycle.data or {}).get("final"):  # the approved laporan: nothing after the approval
+        finals = [e.id for e in every if e.action == "siklus.final"]
+        if finals:
+            cut = max(finals)
+            every = [e for e in every if e.id <= cut]
+    moments = {(e.actor_id, e.at, e.action) for e in every}
+    events = [
+        e
+        for e in every
         if e.action in known
+        and not (e.action in same_as and (e.actor_id, e.at, same_as[e.action]) in moments)
     ]
     people = await _people(session, (e.actor_id for e in events))
+    isi = preset.first_of("isi")
+    fill_due = None
+    if isi is not None:
+        fill_due = await session.scalar(
+            select(StepDeadline.due_at).where(
+                StepDeadline.cycle_id == cycle.id, StepDeadline.step == isi.id
+            )
+        )
     out = []
     for e in events:
         seksi = words["seksi_tidak_dikenal"]
@@ -162,8 +209,19 @@ async def _history(
             actor, title = words["sistem"], ""
         else:
             actor = person.nama
-            title = e.acting_as or _title(preset, person.role)
+            title = e.acting_as or person.jabatan or _title(preset, person.role)
         on_time = (e.data or {}).get("tepat_waktu")
+        late = None
+        if e.action == "lembar.kirim" and fill_due is not None:
+            late = _late_days(cal, fill_due, e.at) if e.at > fill_due else 0
+            on_time = late == 0
+        due_at = fill_due if e.action == "lembar.kirim" else None
+        due = (e.data or {}).get("batas")
+        if due_at is None and isinstance(due, str):
+            with contextlib.suppress(ValueError):
+                due_at = datetime.fromisoformat(due)
+        if late is None and on_time is False and due_at is not None:
+            late = _late_days(cal, due_at, e.at)
         out.append(
             HistoryEntry(
                 at=e.at,
@@ -172,9 +230,34 @@ async def _history(
                 action=action,
                 note=e.reason or "",
                 on_time=on_time if isinstance(on_time, bool) else None,
+                late_days=late,
+                due_at=due_at,
             )
         )
     return tuple(out)
+
+
+def _logo(settings: dict[str, Any]) -> str:
+    """The office's lambang as read in from its office file (a data: URI), or nothing."""
+    logo = settings.get("logo")
+    ok = isinstance(logo, str) and logo.startswith(("data:image/png;", "data:image/svg+xml;"))
+    return str(logo) if ok else ""
+
+
+def _evidence_label(f: StoredFile, tz: str) -> str:
+    """What the Kasi called the file (caption) and its own name; a photo has no own name."""
+    words = _history_words()["bukti"]
+    caption = (f.caption or "").strip()
+    if f.kind == "photo":
+        when = fmt_date(_local_date(f.created_at, tz))
+        return (
+            words["foto"].format(keterangan=caption, tanggal=when)
+            if caption
+            else words["foto_tanpa_keterangan"].format(tanggal=when)
+        )
+    if caption:
+        return words["berkas"].format(keterangan=caption, nama=f.file_name)
+    return f.file_name
 
 
 def _title(preset: Preset, role: str) -> str:
@@ -292,7 +375,9 @@ async def report_data(
             .where(StoredFile.entry_id.in_(list(counted_entries)))
             .order_by(StoredFile.id)
         ):
-            evidence.setdefault(counted_entries[f.entry_id], []).append(f.file_name)  # type: ignore[index]
+            evidence.setdefault(counted_entries[f.entry_id], []).append(  # type: ignore[index]
+                _evidence_label(f, office.tz)
+            )
 
     # The latest counted entry of the period gives kendala / upaya.
     def latest_entry(iid: int) -> Entry | None:
@@ -310,13 +395,15 @@ async def report_data(
             continue
         mine = [indicators[i] for i in indicator_ids if indicators[i].section_id == section_id]
         mine.sort(key=lambda i: (i.position, i.id))
+        groups = list(dict.fromkeys(i.sasaran for i in mine))  # numbered in the order printed
+        mine.sort(key=lambda i: groups.index(i.sasaran))
         owner = people.get(ws.person_id)
         owner_name = owner.nama if owner else ""
         rows = []
         for no, ind in enumerate(mine, start=1):
             t = targets_of(ind)
             answers = reported.get(ind.id, {})
-            fig = figures(t, answers, period.quarters)
+            fig = figures(t, answers, period.quarters, scale)
             cap = fig.capaian_sd
             trend: tuple[Decimal | None, ...] = ()
             if period.kind == "TAHUN":
@@ -345,11 +432,18 @@ async def report_data(
                     evidence=tuple(evidence.get(ind.id, ())),
                     trend=trend,
                     targets_tw=t.target_sd,
+                    rentang=fig.rentang_sd,
+                    sisi_rentang=fig.sisi_rentang,
                 )
             )
         all_rows += rows
         avg = average_capaian(r.capaian_sd for r in rows)
-        reviewer = people.get(ws.reviewed_by) if ws.reviewed_by is not None else None
+        verified = (  # accepted after its (last) submission; a returner is no verifier
+            ws.status == "accepted"
+            and ws.reviewed_at is not None
+            and (ws.submitted_at is None or ws.reviewed_at >= ws.submitted_at)
+        )
+        reviewer = people.get(ws.reviewed_by) if verified and ws.reviewed_by else None
         section_reports.append(
             SectionReport(
                 kode=section.kode,
@@ -363,7 +457,7 @@ async def report_data(
                 submitted_at=ws.submitted_at,
                 submitted_by=owner_name if ws.submitted_at is not None else None,
                 verified_by=reviewer.nama if reviewer else None,
-                verified_at=ws.reviewed_at,
+                verified_at=ws.reviewed_at if reviewer else None,
                 predikat=predikat(avg, scale),
             )
         )
@@ -379,7 +473,11 @@ async def report_data(
         for ws in await session.scalars(select(Worksheet).where(Worksheet.cycle_id == cycle.id))
         if ws.section_id in sections
     }
-    signed_at = cycle.finished_at or now or cycle.created_at
+    final = (cycle.data or {}).get("final")
+    signed_at = (
+        datetime.fromisoformat(final) if final else (cycle.finished_at or now or cycle.created_at)
+    )
+    own_quarter = period.key == cycle.period_key
     return ReportData(
         office=Office(
             nama=office.nama,
@@ -387,6 +485,7 @@ async def report_data(
             alamat=office.alamat,
             kota_ttd=office.kota_ttd,
             kepala=await _official(session, office, preset),
+            logo=_logo(office.settings or {}),
         ),
         period_label=period.label,
         period_kind=period.kind,
@@ -396,7 +495,11 @@ async def report_data(
         sasaran_averages=sasaran_averages,
         office_average=office_average,
         office_predikat=predikat(office_average, scale),
-        history=await _history(session, cycle, preset, section_names),
+        history=await _history(
+            session, cycle, preset, section_names, calendar_for(office.tz, office.settings or {})
+        ),
+        verification_step=preset.first_of("verifikasi") is not None,
+        analisis=str((cycle.data or {}).get("analisis") or "") if own_quarter else "",
         signed_on=_local_date(signed_at, office.tz),
         tz=office.tz,
         predikat_levels=scale.labels,

@@ -117,7 +117,7 @@ async def deadline_of(ctx: Ctx, run: Run, step_id: str | None = None) -> StepDea
 
 async def set_deadline(ctx: Ctx, run: Run, step: Step) -> StepDeadline:
     """Start the clock of a visit of ``step`` (office calendar)."""
-    due = calendar_for(run.office.tz, run.office.settings).add(
+    due = calendar_for(run.office.tz, run.office.settings).step_due(
         ctx.now, run.preset.duration(step.id)
     )
     row = await deadline_of(ctx, run, step.id)

@@ -8,10 +8,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.domain.measure import Figures, Reported, Targets, figures
+from flows.domain.capaian import DEFAULT_SCALE, PredikatScale
+from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_before
+from flows.domain.office_settings import predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.states import FILLABLE, CycleState, EntryState
-from storage.models import Cycle, Entry, Indicator, Worksheet
+from storage.models import Cycle, Entry, Indicator, Office, Worksheet
 
 __all__ = ["FILLABLE", "Item", "active_sheet", "quarter_history", "sheet_items", "targets_of"]
 
@@ -24,6 +26,7 @@ class Item:
     indicator: Indicator
     quarter: int
     history: dict[int, Reported]
+    scale: PredikatScale = DEFAULT_SCALE  # the office's predikat scale
 
     @property
     def target_sd(self) -> Decimal | None:
@@ -39,17 +42,44 @@ class Item:
         return self.target_sd is not None
 
     @property
+    def kumulatif(self) -> bool:
+        return self.indicator.aggregation == "kumulatif"
+
+    @property
     def previous(self) -> Decimal | None:
-        """Last quarter's realisasi (as reported) for the card and the warning."""
+        """Last quarter's realisasi (as reported) for the card."""
         rep = self.history.get(self.quarter - 1)
         return rep.realisasi if rep else None
 
-    def figures(self) -> Figures:
+    @property
+    def sd_before(self) -> Decimal:
+        """Realisasi s.d. the previous quarter of a ``kumulatif`` indicator (0 at TW I)."""
+        return sd_before(targets_of(self.indicator), self.history, self.quarter)
+
+    def figures(self, realisasi: Decimal | None = None) -> Figures:
+        """This quarter's figures, with the stored answer or, if given, ``realisasi``."""
         reported = dict(self.history)
-        reported[self.quarter] = Reported(
-            self.entry.realisasi, self.entry.numerator, self.entry.denominator
-        )
-        return figures(targets_of(self.indicator), reported, (self.quarter,))
+        if realisasi is not None:
+            reported[self.quarter] = Reported(realisasi)
+        else:
+            reported[self.quarter] = Reported(
+                self.entry.realisasi, self.entry.numerator, self.entry.denominator
+            )
+        return figures(targets_of(self.indicator), reported, (self.quarter,), self.scale)
+
+
+def _range(pair: object) -> Range | None:
+    if not isinstance(pair, list | tuple) or len(pair) != 2 or None in pair:
+        return None
+    lo, hi = Decimal(str(pair[0])), Decimal(str(pair[1]))
+    return (lo, hi) if lo <= hi else (hi, lo)
+
+
+def ranges_tw(ind: Indicator) -> tuple[Range | None, Range | None, Range | None, Range | None]:
+    """The indicator's own per-quarter ranges (stored as ``[[lo, hi] | None] * 4``)."""
+    raw = list(ind.range_tw or [])[:4]
+    raw += [None] * (4 - len(raw))
+    return (_range(raw[0]), _range(raw[1]), _range(raw[2]), _range(raw[3]))
 
 
 def targets_of(ind: Indicator) -> Targets:
@@ -65,6 +95,7 @@ def targets_of(ind: Indicator) -> Targets:
         target_sd=(ind.target_tw1, ind.target_tw2, ind.target_tw3, ind.target_tw4),
         rentang=rentang,
         inverse=ind.inverse,
+        rentang_tw=ranges_tw(ind),
     )
 
 
@@ -118,12 +149,15 @@ async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
     ids = [ind.id for _, ind in rows]
     hist = await quarter_history(session, cycle.office_id, period.year, ids)
     q = period.last_quarter
+    office = await session.get(Office, cycle.office_id)
+    scale = predikat_scale_for(office.settings or {}) if office else DEFAULT_SCALE
     return [
         Item(
             entry=e,
             indicator=i,
             quarter=q,
             history={k: v for k, v in hist.get(i.id, {}).items() if k < q},
+            scale=scale,
         )
         for e, i in rows
     ]
