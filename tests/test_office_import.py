@@ -220,7 +220,7 @@ CASES: list[tuple[str, Any, str]] = [
     ("missing section list", lambda d: d.pop("seksi"), "seksi: wajib diisi"),
     ("unknown role", lambda d: d["pegawai"][0].update(peran="bupati"),
      'pegawai[0] (NIP 19720315 199303 1 004): peran "bupati" tidak dikenal (pilih: camat, '
-     "sekcam, perencana, kasi, staf)"),
+     "sekcam, perencana, kasi, staf, admin)"),
     ("unknown key (typo)", lambda d: d["indikator"][1].update(polarity="positif"),
      'indikator[1] (PEM-2): kunci "polarity" tidak dikenal'),
     ("bad time zone", lambda d: d["kantor"].update(zona_waktu="WIB"),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.router import Router
+from flows.setup.staffing import may_administer
 from storage import outbox
 from storage.models import Identity, InviteCode, Office, Person
 
@@ -66,4 +67,6 @@ async def cmd_start(ctx: Ctx) -> None:
 async def cmd_bantuan(ctx: Ctx) -> None:
     """Help for the person's role."""
     assert ctx.person is not None
-    ctx.reply(texts.render("mulai/bantuan", peran=ctx.person.role))
+    office = await ctx.session.get(Office, ctx.person.office_id)
+    admin = office is not None and may_administer(ctx.person, office)
+    ctx.reply(texts.render("mulai/bantuan", peran=ctx.person.role, admin=admin))

@@ -78,6 +78,8 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "libur_batal",
     "skala_predikat",
     "pengingat",
+    "admin_perencana",
+    "buka_siklus",
 )
 #: Keys of ``pengingat`` (the reminder plan, see flows/sop/reminders.py) and their kind.
 REMINDER_KEYS: dict[str, type] = {
@@ -676,7 +678,50 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
                 else:
                     clean[str(key)] = value
             settings["pengingat"] = clean
+    settings.update(_parse_year_settings(kantor, problems))
     return settings
+
+
+def _parse_year_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    """Issue 17's optional keys: ``admin_perencana`` (the planner administers from the chat)
+    and ``buka_siklus`` (when a quarter's cycle is offered or opened by itself)."""
+    out: dict[str, Any] = {}
+    admin = kantor.get("admin_perencana")
+    if admin is not None:
+        if isinstance(admin, bool):
+            out["admin_perencana"] = admin
+        else:
+            problems.add("kantor.admin_perencana", "bukan_ya_tidak", nilai=_show(admin))
+    opening = kantor.get("buka_siklus")
+    if opening is not None:
+        if not isinstance(opening, Mapping):
+            problems.add("kantor.buka_siklus", "bukan_pemetaan")
+            return out
+        clean: dict[str, Any] = {}
+        for key, value in opening.items():
+            if key == "otomatis":
+                if isinstance(value, bool):
+                    clean[key] = value
+                else:
+                    problems.add(
+                        "kantor.buka_siklus.otomatis", "bukan_ya_tidak", nilai=_show(value)
+                    )
+            elif key == "hari_kerja_ke":
+                if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
+                    clean[key] = value
+                else:
+                    problems.add(
+                        "kantor.buka_siklus.hari_kerja_ke", "bukan_bulat", nilai=_show(value)
+                    )
+            else:
+                problems.add(
+                    "kantor.buka_siklus",
+                    "kunci_tak_dikenal",
+                    nilai=key,
+                    pilihan=["hari_kerja_ke", "otomatis"],
+                )
+        out["buka_siklus"] = clean
+    return out
 
 
 def calendar_for(tz: str, settings: Mapping[str, Any]) -> OfficeCalendar:
