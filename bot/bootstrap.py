@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.settings import Settings
 from bot.workers.delivery import Delivery
-from flows.chat import admin_cmds, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
+from flows.chat import admin_cmds, ask, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
 from flows.core.context import Clock, SystemClock
 from flows.core.router import Core, Router
 from flows.sop.kinds import catalog as step_kinds
@@ -29,6 +29,7 @@ def build_router() -> Router:
     rekap_cmd.register(router)
     deadline_cmds.register(router)
     admin_cmds.register(router)
+    ask.register(router)
     step_kinds.install(router)  # every SOP step kind: the engine's registry, taps, answers
     return router
 

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx], Awaitable[None]]
 Action = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
+#: Free text outside any conversation; returns whether it answered.
+Fallback = Callable[[Ctx], Awaitable[bool]]
 
 # Commands a person may use without being registered.
 PUBLIC_COMMANDS = frozenset({"start"})
@@ -31,6 +33,7 @@ class Router:
         self.commands: dict[str, Handler] = {}
         self.actions: dict[str, Action] = {}
         self.conversations: dict[str, Handler] = {}
+        self.fallbacks: list[Fallback] = []
 
     def command(self, name: str, handler: Handler) -> None:
         self.commands[name] = handler
@@ -40,6 +43,10 @@ class Router:
 
     def conversation(self, flow: str, handler: Handler) -> None:
         self.conversations[flow] = handler
+
+    def free_text(self, handler: Fallback) -> None:
+        """Text typed when no question waits (a leader's plain question)."""
+        self.fallbacks.append(handler)
 
 
 class Core:
@@ -123,6 +130,9 @@ class Core:
             conv = await ctx.session.get(Conversation, ctx.person.id)
             handler = self.router.conversations.get(conv.flow) if conv else None
             if handler is None:
+                for fallback in self.router.fallbacks:
+                    if await fallback(ctx):
+                        return
                 ctx.reply(texts.render("umum/tidak_ada_pertanyaan"))
             else:
                 await handler(ctx)
