@@ -288,7 +288,7 @@ async def test_a_meeting_is_set_with_date_time_and_place(db):
     await use_preset(db, "kertosono")
     chat = Chat(db, FakeClock(MONDAY))
     await chat.say(CAMAT, "/mulai TW III 2026")
-    await chat.tap(PLANNER, "Sudah diinput")
+    await chat.tap(PLANNER, "Selesai")
     await chat.tap(PLANNER, "Bagikan")
     _, out = await chat.tap(SEKCAM, "Atur rapat")
     assert "Tanggal" in out[-1].text
