@@ -140,3 +140,7 @@ async def test_semester_start_where_the_preset_rolls_it_up(db):
     assert (
         cycle is not None and cycle.period_key == "2026-TW2" and cycle.note == "mohon tepat waktu"
     )
+    await finish_all(db)
+    out = await chat.say(KASI, "/mulai Tahun 2026")  # the annual roll-up runs at TW IV
+    assert any("Triwulan IV 2026 dimulai" in m.text for m in out)
+    assert any("Laporan Tahun 2026 disusun" in m.text for m in out)
