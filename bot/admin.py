@@ -31,6 +31,7 @@ from flows.domain.fmt import fmt_nip, normalize_nip, tz_abbrev
 from flows.domain.periods import Period, parse_period, quarter_just_ended
 from flows.domain.roles import ACTING, ROLES
 from flows.domain.states import CycleState
+from flows.setup import staffing
 from flows.setup.office_file import OfficeFileError, load_office_file
 from flows.setup.office_import import import_office, invite_message
 from flows.setup.office_import import reissue_invite as reissue_invite_flow
@@ -601,16 +602,7 @@ def _acting_terms(args: argparse.Namespace, problems: list[str]) -> tuple[str, s
     return role, kind, starts or date.min, ends or date.min
 
 
-def _acting_data(acting: Acting, person: Person) -> dict[str, Any]:
-    return {
-        "id": acting.id,
-        "person_id": person.id,
-        "nip": person.nip,
-        "peran": acting.role,
-        "jenis": acting.kind,
-        "mulai": acting.starts.isoformat(),
-        "sampai": acting.ends.isoformat(),
-    }
+_acting_data = staffing.acting_data
 
 
 async def add_acting(args: argparse.Namespace, settings: Settings) -> int:
@@ -624,29 +616,18 @@ async def add_acting(args: argparse.Namespace, settings: Settings) -> int:
         if problems:
             raise AdminError(texts.render("admin/plt_gagal", kesalahan=problems))
         assert person is not None
-        now = SystemClock().now()
-        acting = Acting(
-            office_id=office.id,
-            person_id=person.id,
+        acting = await staffing.appoint_acting(
+            session,
+            office,
+            person,
             role=role,
             kind=kind,
             starts=starts,
             ends=ends,
             reason=args.alasan.strip(),
-            created_at=now,
-        )
-        session.add(acting)
-        await session.flush()
-        session.add(
-            Event(
-                office_id=office.id,
-                action="plt.tetapkan",
-                subject=f"acting:{acting.id}",
-                channel="cli",
-                reason=acting.reason,
-                data=_acting_data(acting, person),
-                at=now,
-            )
+            now=SystemClock().now(),
+            actor_id=None,
+            channel="cli",
         )
         return texts.render("admin/plt_ditetapkan", plt=acting, orang=person, kantor=office)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from bot.settings import Settings
 from bot.workers.delivery import Delivery
-from flows.chat import cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
+from flows.chat import admin_cmds, ask, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
 from flows.core.context import Clock, SystemClock
 from flows.core.router import Core, Router
 from flows.sop.kinds import catalog as step_kinds
@@ -33,6 +33,8 @@ def build_router() -> Router:
     cycle_cmds.register(router)
     rekap_cmd.register(router)
     deadline_cmds.register(router)
+    admin_cmds.register(router)
+    ask.register(router)
     step_kinds.install(router)  # every SOP step kind: the engine's registry, taps, answers
     return router
 

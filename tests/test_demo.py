@@ -102,7 +102,7 @@ async def test_demo_runs_a_full_cycle_and_leaves_nothing_running(tmp_path: Path)
         "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Kembalikan lembar]",
         "👤 Maya Sari Dewi (Kasubag Perencanaan): PEM-2: ",
         "👆 Ahmad Fauzi (Camat) menekan [Kembalikan]",
-        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Selesai]",
+        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Sudah diinput]",
         "👤 Budi Santoso (Kasi Pemerintahan): [foto bukti dukung:",
         "Maksud Anda 96,2?",
         "⏰ Batas waktu: ",

@@ -222,7 +222,8 @@ class Autopilot:
         elif kind == "laporkan":
             await self.act(actor, tap="Laporkan")
         elif kind == "arsip":
-            await self.act(actor, tap="Selesai")
+            label = "Sudah diinput" if "aplikasi" in step.nama else "Selesai"
+            await self.act(actor, tap=label)
         else:  # disposisi, gabung
             await self.act(actor, tap="Teruskan")
 
@@ -314,6 +315,19 @@ async def test_every_preset_runs_end_to_end_through_the_real_bot(
         )
         assert pdf.file_bytes and pdf.file_bytes.startswith(b"%PDF")
     by_id = {p.preset.id: (p, c) for p, c in zip(pilots, cycles, strict=True)}
+    # Seed 003 (Kebasen): "input ke aplikasi" sent the planner the e-SAKIP file, and the tap
+    # that confirmed it is in the audit log.
+    for preset_id in ("kebasen-pengumpulan", "kebasen-pengukuran"):
+        pilot, cycle = by_id[preset_id]
+        planner = pilot.users["perencana"]
+        files = [m for m in emu.chat_messages(planner.id) if m.kind == "document"]
+        esakip = [m for m in files if (m.file_name or "").startswith("Input_eSAKIP_TW_II_2026")]
+        assert esakip and esakip[0].file_bytes, (preset_id, [m.file_name for m in files])
+        async with db.transaction() as s:
+            marked = await s.scalar(
+                select(Event).where(Event.cycle_id == cycle.id, Event.action == "esakip.diinput")
+            )
+        assert marked is not None and marked.channel == "telegram", preset_id
     # Seed 004: the semester roll-up ran at TW II; seed 000: the meeting invitation went out.
     pilot, cycle = by_id["batang-kapas"]
     async with db.transaction() as s:

@@ -108,7 +108,7 @@ async def test_kebasen_chain_with_returns_at_every_level(db):
         finals = list(await s.scalars(select(DocumentJob).where(DocumentJob.final.is_(True))))
     assert sorted(j.kind for j in finals) == ["laporan", "rekap"]
     assert all(j.recipients == [ids["camat"]] for j in finals)
-    _, out = await chat.tap(PLANNER, "Selesai")
+    _, out = await chat.tap(PLANNER, "Sudah diinput")
     cycle = await cycle_row(db)
     assert cycle.status == "selesai"
     assert {m.address for m in out if "telah selesai" in m.text} == {CAMAT, SEKCAM, PLANNER, KASI}

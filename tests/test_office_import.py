@@ -224,7 +224,7 @@ CASES: list[tuple[str, Any, str]] = [
     ("missing section list", lambda d: d.pop("seksi"), "seksi: wajib diisi"),
     ("unknown role", lambda d: d["pegawai"][0].update(peran="bupati"),
      'pegawai ke-1 (NIP 19720315 199303 1 004): peran "bupati" tidak dikenal (pilih: camat, '
-     "sekcam, perencana, kasi, staf)"),
+     "sekcam, perencana, kasi, staf, admin)"),
     ("unknown key (typo)", lambda d: d["indikator"][1].update(polarity="positif"),
      'indikator ke-2 (PEM-2): kunci "polarity" tidak dikenal'),
     ("bad time zone", lambda d: d["kantor"].update(zona_waktu="WIB"),

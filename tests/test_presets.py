@@ -49,7 +49,7 @@ def test_builtin_ids() -> None:
 def test_roles_match_storage() -> None:
     from flows.domain.roles import Role
 
-    assert ROLES == ("camat", "sekcam", "perencana", "kasi", "staf") == tuple(Role)
+    assert ROLES == ("camat", "sekcam", "perencana", "kasi", "staf", "admin") == tuple(Role)
     assert set(DEFAULT_TITLES) == set(ROLES)
 
 

@@ -490,7 +490,17 @@ class Demo:
         await self.tap(camat, texts.label("setujui"))
 
     async def archive(self) -> None:
-        await self.tap(self.one("perencana"), texts.label("selesai"))
+        """The planner gets the e-SAKIP input file, enters it, and taps Sudah diinput."""
+        planner = self.one("perencana")
+        await self.emu.wait_for(
+            lambda: any(
+                (m.file_name or "").startswith("Input_eSAKIP")
+                for m in self.emu.chat_messages(planner.user_id)
+            ),
+            timeout=STEP_TIMEOUT,
+            description="the e-SAKIP input file for the planner",
+        )
+        await self.tap(planner, texts.label("sudah_diinput"))
 
     async def count_filled(self) -> None:
         """How many indicators the sheets of this cycle hold a value for."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +27,10 @@ from flows.core import texts
 from flows.core.context import Clock
 from flows.core.messages import Outbound
 from flows.sop.documents import MIME, file_name, kind_word, period_of_key
+from flows.sop.esakip_data import esakip_data
 from flows.sop.report_data import report_data
 from reports.data import ReportData
+from reports.esakip import EsakipData, build_esakip
 from reports.pdf import make_render_executor, render_laporan_pdf
 from reports.xlsx import build_rekap
 from storage import outbox
@@ -40,9 +43,13 @@ MAX_ATTEMPTS = 3
 RETRY_SECONDS = 30  # first retry after 30 s, then 60 s
 MAX_NAME = 200  # StoredFile.file_name
 
-Renderer = Callable[[ReportData], bytes]
+Renderer = Callable[[Any], bytes]
 #: Module-level functions, so a process pool can pickle them.
-RENDERERS: dict[str, Renderer] = {"rekap": build_rekap, "laporan": render_laporan_pdf}
+RENDERERS: dict[str, Renderer] = {
+    "rekap": build_rekap,
+    "laporan": render_laporan_pdf,
+    "esakip": build_esakip,
+}
 
 
 class DocumentWorker(Drainer):
@@ -99,9 +106,13 @@ class DocumentWorker(Drainer):
                     return True
                 if await self._reuse_final(session, job):
                     return True
-                data = await report_data(
-                    session, job.cycle_id, job.period_key, now=self.clock.now()
-                )
+                data: ReportData | EsakipData
+                if kind == "esakip":
+                    data = await esakip_data(session, job.cycle_id, now=self.clock.now())
+                else:
+                    data = await report_data(
+                        session, job.cycle_id, job.period_key, now=self.clock.now()
+                    )
             render = self.renderers[kind]
             loop = asyncio.get_running_loop()
             content = await loop.run_in_executor(self.executor, render, data)
@@ -195,7 +206,7 @@ class DocumentWorker(Drainer):
             return False
         return True
 
-    async def _store(self, job_id: int, data: ReportData, content: bytes) -> None:
+    async def _store(self, job_id: int, data: ReportData | EsakipData, content: bytes) -> None:
         now = self.clock.now()
         async with self.db.transaction() as session:
             job = await session.get(DocumentJob, job_id)
@@ -237,7 +248,8 @@ class DocumentWorker(Drainer):
                         at=now,
                     )
                 )
-            await _send(session, job, stored.id, data.office.nama, now)
+            office_name = data.office if isinstance(data, EsakipData) else data.office.nama
+            await _send(session, job, stored.id, office_name, now)
         self._not_before.pop(job_id, None)
         log.info("document job %s done: %s (%d bytes)", job_id, stored.file_name, len(content))
         self.on_outbox()

@@ -12,9 +12,9 @@ from flows.core.router import Router
 from flows.domain.periods import Period, parse_period, quarter_just_ended
 from flows.domain.roles import HEADS, Role
 from flows.domain.states import CycleState
-from flows.sop import engine
+from flows.sop import engine, opening
 from flows.sop.cycle_admin import CycleError
-from flows.sop.preset import load_preset
+from flows.sop.preset import Preset, load_preset
 from flows.sop.run import Run, as_planner, authority
 from storage.models import Cycle, Office
 
@@ -23,6 +23,7 @@ MAX_NOTE = 500
 
 def register(router: Router) -> None:
     router.command("mulai", cmd_start)
+    router.action(opening.OFFER_TAP, on_offer_tap)
     router.command("bukakembali", cmd_reopen)
     router.command("status", cmd_status)
 
@@ -37,28 +38,22 @@ def split_period(args: str, default_year: int) -> tuple[Period | None, str]:
     return None, args.strip()
 
 
+def closing_quarter(period: Period, preset: Preset) -> Period | None:
+    """The quarter whose cycle runs ``period``: itself for a TW; for a semester or the year
+    the quarter that closes it, where the preset rolls that period up (seed 004)."""
+    if period.kind == "TW":
+        return period
+    wanted = "semester" if period.kind == "SEMESTER" else "tahunan"
+    if not any(s.periode == wanted for s in preset.langkah):
+        return None
+    return Period.quarter(period.year, period.quarters[-1])
+
+
 async def cmd_start(ctx: Ctx) -> None:
     """/mulai [periode] [catatan]: the head orders the collection (the preset's step 1)."""
     assert ctx.person is not None and ctx.inbound is not None
     office = await ctx.session.get(Office, ctx.person.office_id)
     assert office is not None
-    preset = load_preset(office.preset)
-    first = preset.first
-    probe = Run(
-        Cycle(office_id=office.id, period_key="", preset=preset.id, step=first.id), office, preset
-    )
-    actor = await authority(ctx, probe, first)
-    if actor is None:
-        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=preset.actor_title(first.id)))
-        return
-    running = await ctx.session.scalar(
-        select(Cycle).where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
-    )
-    if running is not None:
-        ctx.reply(
-            texts.render("siklus/masih_berjalan", periode=Period.from_key(running.period_key))
-        )
-        return
     today = local_date(office, ctx.now)
     period, note = split_period(ctx.inbound.args, today.year)
     if (
@@ -68,26 +63,61 @@ async def cmd_start(ctx: Ctx) -> None:
     ):
         ctx.reply(texts.render("admin/periode_salah", teks=ctx.inbound.args[:40]))
         return
-    period = period or quarter_just_ended(today)
-    if period.kind != "TW":
+    await start_order(ctx, office, period or quarter_just_ended(today), note)
+
+
+async def on_offer_tap(ctx: Ctx, args: dict[str, str]) -> None:
+    """The Camat taps "Mulai sekarang" on the offered card: the same order as /mulai."""
+    assert ctx.person is not None
+    office = await ctx.session.get(Office, ctx.person.office_id)
+    assert office is not None
+    period = Period.from_key(args["p"])
+    if await start_order(ctx, office, period, ""):
+        note = texts.render("siklus/tawaran_ditekan", oleh=ctx.person)
+        await ctx.close_group(opening.offer_group(office.id, period.key), note)
+
+
+async def start_order(ctx: Ctx, office: Office, asked: Period, note: str) -> bool:
+    """Give the order for ``asked`` as the speaker (/mulai, or the tap on an offered card)."""
+    preset = load_preset(office.preset)
+    first = preset.first
+    probe = Run(
+        Cycle(office_id=office.id, period_key="", preset=preset.id, step=first.id), office, preset
+    )
+    actor = await authority(ctx, probe, first)
+    if actor is None:
+        ctx.reply(texts.render("siklus/bukan_wewenang", pelaku=preset.actor_title(first.id)))
+        return False
+    running = await ctx.session.scalar(
+        select(Cycle).where(Cycle.office_id == office.id, Cycle.status == CycleState.RUNNING)
+    )
+    if running is not None:
+        ctx.reply(
+            texts.render("siklus/masih_berjalan", periode=Period.from_key(running.period_key))
+        )
+        return False
+    period = closing_quarter(asked, preset)
+    if period is None:
         ctx.reply(texts.render("siklus/hanya_triwulan"))
-        return
+        return False
     if len(note) > MAX_NOTE:
         ctx.reply(texts.render("isi/teks_terlalu_panjang", maks=MAX_NOTE))
-        return
+        return False
     try:
         run = await engine.start(ctx, office, period, note, actor)
     except CycleError as e:
         ctx.reply(str(e))
-        return
+        return False
     ctx.reply(
         texts.render(
             "siklus/dimulai",
             periode=period,
+            diminta=asked,
             langkah=run.step,
             pelaku=run.preset.actor_title(run.step.id),
         )
     )
+    return True
 
 
 async def cmd_reopen(ctx: Ctx) -> None:

@@ -11,6 +11,7 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import normalize_phone
 from flows.core.router import Router
+from flows.setup.staffing import may_administer
 from storage import outbox
 from storage.models import Identity, InviteCode, Office, Person
 
@@ -115,6 +116,13 @@ async def identify(ctx: Ctx) -> bool:
 async def cmd_bantuan(ctx: Ctx) -> None:
     """Help for the person's role."""
     assert ctx.person is not None
+    office = await ctx.session.get(Office, ctx.person.office_id)
+    admin = office is not None and may_administer(ctx.person, office)
     ctx.reply(
-        texts.render("mulai/bantuan", peran=ctx.person.role, p=texts.command_prefix(ctx.channel))
+        texts.render(
+            "mulai/bantuan",
+            peran=ctx.person.role,
+            admin=admin,
+            p=texts.command_prefix(ctx.channel),
+        )
     )

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx], Awaitable[None]]
 Action = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
+#: Free text outside any conversation; returns whether it answered.
+Fallback = Callable[[Ctx], Awaitable[bool]]
 
 # Commands a person may use without being registered.
 PUBLIC_COMMANDS = frozenset({"start"})
@@ -33,6 +35,7 @@ class Router:
         self.conversations: dict[str, Handler] = {}
         #: Recognise a stranger (by phone, by a bare invite code); True = handled already.
         self.identify: Callable[[Ctx], Awaitable[bool]] | None = None
+        self.fallbacks: list[Fallback] = []
 
     def command(self, name: str, handler: Handler) -> None:
         self.commands[name] = handler
@@ -42,6 +45,10 @@ class Router:
 
     def conversation(self, flow: str, handler: Handler) -> None:
         self.conversations[flow] = handler
+
+    def free_text(self, handler: Fallback) -> None:
+        """Text typed when no question waits (a leader's plain question)."""
+        self.fallbacks.append(handler)
 
 
 class Core:
@@ -128,6 +135,9 @@ class Core:
             conv = await ctx.session.get(Conversation, ctx.person.id)
             handler = self.router.conversations.get(conv.flow) if conv else None
             if handler is None:
+                for fallback in self.router.fallbacks:
+                    if await fallback(ctx):
+                        return
                 ctx.reply(texts.render("umum/tidak_ada_pertanyaan"))
             else:
                 await handler(ctx)

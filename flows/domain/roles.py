@@ -11,6 +11,7 @@ class Role(StrEnum):
     PERENCANA = "perencana"  # the planner (Kasubag Perencanaan)
     KASI = "kasi"  # head of a section
     STAF = "staf"
+    ADMIN = "admin"  # runs the office's administration from the chat (no SOP step)
 
 
 #: Every role, in rank order (offices list people in this order).

@@ -85,6 +85,8 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "pengingat",
     "isian_kumulatif",
     "logo",
+    "admin_perencana",
+    "buka_siklus",
 )
 #: How a Kasi answers a ``kumulatif`` indicator: the quarter's new amount, or the total s.d. TW.
 KUMULATIF_ENTRY: tuple[str, ...] = ("triwulan", "sd")
@@ -734,12 +736,55 @@ def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, 
             settings["logo"] = logo.strip()
         else:
             problems.add("kantor.logo", "logo", nilai=_show(logo))
+    settings.update(_parse_year_settings(kantor, problems))
     return settings
 
 
 def kumulatif_entry(settings: Mapping[str, Any]) -> str:
     """``"triwulan"`` (the default: the quarter's new amount) or ``"sd"`` (the total s.d. TW)."""
     return str(settings.get("isian_kumulatif") or "triwulan")
+
+
+def _parse_year_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    """Issue 17's optional keys: ``admin_perencana`` (the planner administers from the chat)
+    and ``buka_siklus`` (when a quarter's cycle is offered or opened by itself)."""
+    out: dict[str, Any] = {}
+    admin = kantor.get("admin_perencana")
+    if admin is not None:
+        if isinstance(admin, bool):
+            out["admin_perencana"] = admin
+        else:
+            problems.add("kantor.admin_perencana", "bukan_ya_tidak", nilai=_show(admin))
+    opening = kantor.get("buka_siklus")
+    if opening is not None:
+        if not isinstance(opening, Mapping):
+            problems.add("kantor.buka_siklus", "bukan_pemetaan")
+            return out
+        clean: dict[str, Any] = {}
+        for key, value in opening.items():
+            if key == "otomatis":
+                if isinstance(value, bool):
+                    clean[key] = value
+                else:
+                    problems.add(
+                        "kantor.buka_siklus.otomatis", "bukan_ya_tidak", nilai=_show(value)
+                    )
+            elif key == "hari_kerja_ke":
+                if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
+                    clean[key] = value
+                else:
+                    problems.add(
+                        "kantor.buka_siklus.hari_kerja_ke", "bukan_bulat", nilai=_show(value)
+                    )
+            else:
+                problems.add(
+                    "kantor.buka_siklus",
+                    "kunci_tak_dikenal",
+                    nilai=key,
+                    pilihan=["hari_kerja_ke", "otomatis"],
+                )
+        out["buka_siklus"] = clean
+    return out
 
 
 # --- the office file ---------------------------------------------------------------------------

@@ -570,7 +570,13 @@ async def find_office(session: AsyncSession, office_code: str) -> Office:
 
 
 async def reissue_invite(
-    session: AsyncSession, office_code: str, nip: str, *, now: datetime
+    session: AsyncSession,
+    office_code: str,
+    nip: str,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    channel: str = "",
 ) -> str:
     """A new invite code for one person; their unused codes are deleted."""
     office = await find_office(session, office_code)
@@ -592,8 +598,10 @@ async def reissue_invite(
     session.add(
         Event(
             office_id=office.id,
+            actor_id=actor_id,
             action="undangan.baru",
             subject=f"person:{person.id}",
+            channel=channel,
             at=now,
         )
     )

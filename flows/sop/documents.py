@@ -14,20 +14,25 @@ from flows.domain.periods import Period
 from flows.sop.report_data import normalize_period_key
 from reports.data import ReportData
 from reports.data import file_name as _report_file_name
+from reports.esakip import EsakipData
+from reports.esakip import file_name as esakip_file_name
 from storage.models import Cycle, DocumentJob
 
 __all__ = ["KINDS", "MIME", "DocumentKind", "file_name", "kind_word", "request"]
 
-DocumentKind = Literal["rekap", "laporan"]
-KINDS: tuple[str, ...] = ("rekap", "laporan")
+DocumentKind = Literal["rekap", "laporan", "esakip"]
+KINDS: tuple[str, ...] = ("rekap", "laporan", "esakip")
 MIME: dict[str, str] = {
     "rekap": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "laporan": "application/pdf",
+    "esakip": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
-def file_name(kind: str, data: ReportData) -> str:
+def file_name(kind: str, data: ReportData | EsakipData) -> str:
     """Rekap_Kinerja_TW_III_2026_Kecamatan_Sukamaju.xlsx / Laporan_Kinerja_….pdf."""
+    if isinstance(data, EsakipData):
+        return esakip_file_name(data)
     return _report_file_name("Laporan" if kind == "laporan" else "Rekap", data)
 
 

@@ -139,6 +139,7 @@ DEFAULT_TITLES: Mapping[str, str] = MappingProxyType(
         "perencana": "Kasubag Perencanaan",
         "kasi": "Kepala Seksi",
         "staf": "Staf",
+        "admin": "Admin",
     }
 )
 

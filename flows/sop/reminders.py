@@ -46,6 +46,7 @@ from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE as OPEN_SHEET
 from flows.domain.states import CycleState, StepKind
+from flows.sop import opening
 from flows.sop.engine import waiting_on
 from flows.sop.preset import load_cycle_preset
 from flows.sop.run import Run, deadline_of, role_holders
@@ -219,6 +220,9 @@ async def sweep(ctx: Ctx) -> datetime | None:
             continue
         if moment is not None:
             upcoming.append(moment)
+    opens = await opening.sweep(ctx, office_calendar)  # cycles that open themselves
+    if opens is not None:
+        upcoming.append(opens)
     return min(upcoming, default=None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from flows.core.messages import Inbound
 CHANNEL = "whatsapp"
 
 #: Words that are commands on WhatsApp, with or without a leading slash.
+#: Words read as commands when the router knows no better (tests, tools); the webhook passes
+#: the router's own command table, so a new command is a word on WhatsApp too.
 WORD_COMMANDS = frozenset(
     {"mulai", "isi", "status", "rekap", "bantuan", "batal", "start", "perpanjang", "bukakembali"}
 )
@@ -36,11 +39,11 @@ class WaMessage:
     context_id: str = ""  # the id of the message that carried the button
 
 
-def command_of(text: str) -> tuple[str, str]:
+def command_of(text: str, known: Collection[str] = WORD_COMMANDS) -> tuple[str, str]:
     """("isi", "") for "isi" or "/isi"; ("", "") when the first word is not a command."""
     head, _, rest = text.strip().partition(" ")
     word = head.lstrip("/").split("@", 1)[0].lower()
-    if word in WORD_COMMANDS:
+    if word in known:
         return word, rest.strip()
     return "", ""
 
@@ -92,7 +95,7 @@ def _message(msg: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> WaMess
     return WaMessage(kind="other", **base)
 
 
-def to_inbound(msg: WaMessage, file: Any = None) -> Inbound:
+def to_inbound(msg: WaMessage, file: Any = None, known: Collection[str] = WORD_COMMANDS) -> Inbound:
     """The event flows understand; the update key is the message id (dedupe)."""
     common: dict[str, Any] = {
         "channel": CHANNEL,
@@ -103,7 +106,7 @@ def to_inbound(msg: WaMessage, file: Any = None) -> Inbound:
     }
     if msg.kind == "tap":
         return Inbound(button=msg.tap_id or "-", message_ref=msg.context_id, **common)
-    command, args = command_of(msg.text) if msg.kind == "text" else ("", "")
+    command, args = command_of(msg.text, known) if msg.kind == "text" else ("", "")
     if command:
         return Inbound(command=command, args=args, **common)
     return Inbound(text=msg.text, file=file, **common)

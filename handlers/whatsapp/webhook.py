@@ -106,7 +106,7 @@ class WhatsAppWebhook:
                 await self._channel_tap(msg)
                 return
             file = await self._download(msg) if msg.kind in ("image", "document") else None
-            reply = await self.core.handle(to_inbound(msg, file))
+            reply = await self.core.handle(to_inbound(msg, file, self.core.router.commands))
             result = "handled" if reply.handled else "duplicate"
         except Exception:
             log.exception("whatsapp message %s failed", msg.message_id)

@@ -1,0 +1,98 @@
+"""End to end (issue 17), through the real bot on a file clock: the planner (admin by the office
+file) sets a Plh from the chat; on the office's opening day the order card reaches the Camat
+and the Plh by itself; the Plh taps it and the cycle starts in his name; the leaders ask in
+plain words and get answers. Nothing sleeps: the test waits for messages at the emulator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.offline.emulator import BotApiEmulator
+from flows.domain.periods import Period
+from flows.setup.office_file import calendar_for
+from flows.sop.opening import opening_moment
+from storage.db import Database
+from storage.models import Event, Office
+from tests.botproc import User
+from tests.conftest import SAMPLE_OFFICE
+from tests.test_e2e_reminders import ClockedBot, set_clock
+from tests.test_e2e_telegram import invite_code
+
+WIB = ZoneInfo("Asia/Jakarta")
+CAMAT, SEKCAM, PLANNER = "197203151993031004", "198009212001122002", "198407162008012006"
+
+
+def next_opening(now: datetime) -> tuple[Period, datetime]:
+    """The quarter running at ``now`` and the moment its cycle is offered (default office)."""
+    today = now.astimezone(WIB).date()
+    period = Period.quarter(today.year, (today.month - 1) // 3 + 1)
+    office = Office(tz="Asia/Jakarta", settings={})
+    return period, opening_moment(calendar_for("Asia/Jakarta", {}), office, period)
+
+
+async def test_plh_from_the_chat_offered_cycle_and_leader_questions_through_the_real_bot(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    now = datetime.now(UTC)
+    period, opening = next_opening(now)
+    office_file = tmp_path / "kantor.yaml"
+    text = SAMPLE_OFFICE.read_text(encoding="utf-8").replace(
+        "  tahun: 2026\n", f"  tahun: {period.year}\n  admin_perencana: true\n"
+    )
+    office_file.write_text(text, encoding="utf-8")
+    clock_file = tmp_path / "jam.txt"
+    set_clock(clock_file, now)
+    bot = ClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
+    await bot.cli("impor-kantor", str(office_file))
+    codes = {nip: await invite_code(db, nip) for nip in (CAMAT, SEKCAM, PLANNER)}
+    await bot.start()
+    try:
+        ahmad, rina, maya = (
+            User(emu, 7001, "Ahmad"),
+            User(emu, 7002, "Rina"),
+            User(emu, 7003, "Maya"),
+        )
+        for user, nip in ((ahmad, CAMAT), (rina, SEKCAM), (maya, PLANNER)):
+            await user.say(f"/start {codes[nip]}", "Selamat datang")
+        await maya.say("/belumdaftar", "Budi Santoso")
+
+        day = opening.astimezone(WIB).date()
+        until = day + timedelta(days=5)
+        mark = emu.mark(rina.id)
+        await maya.say(
+            f"/plh Rina camat {day:%d-%m-%Y} {until:%d-%m-%Y} Camat dinas luar",
+            "Plh Camat ditetapkan oleh Maya Sari Dewi",
+        )
+        await emu.wait_for_message(rina.id, "Plh Camat ditetapkan", after=mark, timeout=30)
+
+        marks = {u.id: emu.mark(u.id) for u in (ahmad, rina)}
+        set_clock(clock_file, opening + timedelta(minutes=5))
+        for user in (ahmad, rina):
+            card = await emu.wait_for_message(
+                user.id, "sudah berakhir", after=marks[user.id], timeout=60
+            )
+            assert period.label in card.text
+        await rina.tap("Mulai sekarang", f"Pengumpulan data kinerja {period.label} dimulai")
+
+        answer = await rina.say("kapan batas waktu?", "Batas waktu")
+        assert period.label in answer.text
+        await ahmad.say("siapa yang belum isi?", "belum dibagikan")
+        await ahmad.say(f"capaian {period.label}?", f"Capaian kinerja {period.label}")
+        await ahmad.say("bagaimana seksi trantib?", "Seksi Ketenteraman dan Ketertiban Umum")
+        await ahmad.say("selamat pagi", "belum saya pahami")
+    finally:
+        await bot.stop()
+
+    async with db.transaction() as s:
+        start = await s.scalar(select(Event).where(Event.action == "siklus.mulai"))
+        plh = await s.scalar(select(Event).where(Event.action == "plt.tetapkan"))
+        offers = list(await s.scalars(select(Event).where(Event.action == "siklus.tawarkan")))
+    assert start is not None and start.acting_as == "Plh Camat" and start.channel == "telegram"
+    assert plh is not None and plh.actor_id is not None and plh.channel == "telegram"
+    assert len(offers) == 1 and offers[0].subject == period.key
+    assert not emu.unknown_calls
