@@ -53,6 +53,13 @@ class PredikatFile(_FileModel):
     predikat: str
 
 
+class BukaSiklusFile(_FileModel):
+    """When a quarter's cycle is offered to the Camat (or opens by itself)."""
+
+    hari_kerja_ke: Annotated[int, Field(ge=1, le=10)] | None = None
+    otomatis: _YaTidak | None = None
+
+
 class KantorFile(_FileModel):
     """The office and its settings."""
 
@@ -78,6 +85,14 @@ class KantorFile(_FileModel):
     libur_batal: list[dt.date] | None = None
     skala_predikat: list[PredikatFile] | None = None
     pengingat: PengingatKantorFile | None = None
+    isian_kumulatif: Literal["triwulan", "sd"] | None = Field(
+        None, description="indikator kumulatif diisi angka triwulan itu (bawaan) atau s.d. TW"
+    )
+    logo: str | None = Field(None, description="lambang daerah: berkas .png/.svg di samping berkas")
+    admin_perencana: _YaTidak | None = Field(
+        None, description="perencana boleh mengelola pegawai dan Plt/Plh dari chat"
+    )
+    buka_siklus: BukaSiklusFile | None = None
 
 
 class SeksiFile(_FileModel):
@@ -121,6 +136,13 @@ class IndikatorFile(_FileModel):
     invers: _YaTidak | None = None
     pembilang: Annotated[str, Field(max_length=200)] | None = None
     penyebut: Annotated[str, Field(max_length=200)] | None = None
+    rentang_tw: (
+        Annotated[
+            list[RentangFile | None],
+            Field(min_length=4, max_length=4, description="rentang per TW I..IV; null = tidak ada"),
+        ]
+        | None
+    ) = None
 
 
 class OfficeFileModel(_FileModel):

@@ -13,27 +13,27 @@ branch_labels = None
 depends_on = None
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
     # The preset a cycle started with, as JSON (flows.sop.preset.preset_snapshot); NULL for
     # cycles opened before this revision (the engine then loads the preset by its id).
-    with op.batch_alter_table("cycle") as batch:
-        batch.add_column(sa.Column("preset_snapshot", sa.JSON(), nullable=True))
-        batch.alter_column(
-            "preset", existing_type=sa.String(length=60), type_=sa.String(length=500)
-        )
-    with op.batch_alter_table("office") as batch:
-        batch.alter_column(
-            "preset", existing_type=sa.String(length=60), type_=sa.String(length=500)
+    # A plain ADD COLUMN: a batch copy of ``cycle`` on SQLite fails once sheets point at it.
+    op.add_column("cycle", sa.Column("preset_snapshot", sa.JSON(), nullable=True))
+    if _sqlite():
+        return  # SQLite does not enforce VARCHAR lengths: nothing to widen
+    for table in ("cycle", "office"):
+        op.alter_column(
+            table, "preset", existing_type=sa.String(length=60), type_=sa.String(length=500)
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("office") as batch:
-        batch.alter_column(
-            "preset", existing_type=sa.String(length=500), type_=sa.String(length=60)
-        )
-    with op.batch_alter_table("cycle") as batch:
-        batch.alter_column(
-            "preset", existing_type=sa.String(length=500), type_=sa.String(length=60)
-        )
-        batch.drop_column("preset_snapshot")
+    if not _sqlite():
+        for table in ("office", "cycle"):
+            op.alter_column(
+                table, "preset", existing_type=sa.String(length=500), type_=sa.String(length=60)
+            )
+    op.drop_column("cycle", "preset_snapshot")
