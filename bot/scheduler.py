@@ -25,6 +25,7 @@ scheduled that far from the wall clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ MIN_DELAY = timedelta(seconds=1)
 Sweep = Callable[[Ctx], Awaitable[datetime | None]]
 #: At most this many batches per sweep (a guard; the next tick goes on).
 MAX_BATCHES = 1_000
+
+
+async def _replan(ctx: Ctx, cycle_id: int) -> None:
+    await reminders.reconcile_cycle(ctx, cycle_id)
 
 
 class ReminderScheduler:
@@ -102,7 +107,7 @@ class ReminderScheduler:
         try:
             await self.core.run(running)
             for cycle_id in ids:
-                await self.core.run(lambda ctx, c=cycle_id: reminders.reconcile_cycle(ctx, c))
+                await self.core.run(functools.partial(_replan, cycle_id=cycle_id))
         except Exception:  # the sweep still runs; a failing replan must not kill the bot
             log.exception("reminder replan failed")
         return len(ids)

@@ -79,12 +79,12 @@ async def _addresses(
             found.setdefault(ident.person_id, []).append(ident)
     out: dict[int, tuple[str, str]] = {}
     for pid, identities in found.items():
-        ident = next((i for i in identities if i.channel == prefer.get(pid, "")), None)
-        if ident is None:
-            ident = max(
+        chosen = next((i for i in identities if i.channel == prefer.get(pid, "")), None)
+        if chosen is None:
+            chosen = max(
                 identities, key=lambda i: (i.last_seen is not None, i.last_seen or datetime.min)
             )
-        out[pid] = (ident.channel, ident.external_id)
+        out[pid] = (chosen.channel, chosen.external_id)
     return out
 
 

@@ -56,7 +56,7 @@ async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) ->
         .values(channel=inbound.channel, key=inbound.update_key, at=now)
         .on_conflict_do_nothing(index_elements=["channel", "key"])
     )
-    return bool(done.rowcount)
+    return bool(getattr(done, "rowcount", 0))  # a CursorResult: 0 rows on a conflict
 
 
 class Core:
