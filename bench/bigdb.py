@@ -9,6 +9,7 @@ from pathlib import Path
 from bench import seed
 from bench.common import WIB, Fixed, Timer, fresh_db
 from bot.bootstrap import build_router
+from bot.scheduler import ReminderScheduler
 from flows.core.context import Ctx
 from flows.core.router import Core
 from flows.sop import reminders
@@ -44,7 +45,9 @@ async def big_db(workdir: Path, sheets: int) -> BigDb:
         async with fresh_db(workdir, f"big-{sheets}") as db:
             with Timer() as t_seed:
                 chats = await seed.open_sheets(db, sheets, STARTED, DUE)
-            with Timer() as t_sweep:
-                await sweep_once(Core(db, build_router(), Fixed(NOW)))
+            with Timer() as t_sweep:  # the rows the flows would have written, then one sweep
+                core = Core(db, build_router(), Fixed(NOW))
+                await ReminderScheduler(core).reconcile()
+                await sweep_once(core)
             _cache[key] = BigDb(db.url, sheets, chats, t_seed.seconds, t_sweep.seconds)
     return _cache[key]

@@ -1,6 +1,7 @@
 """Start-up to "scheduler ready" with many open sheets, against a bare PTB + SQLAlchemy +
 APScheduler start. The product side follows ``bot.bootstrap.run_telegram`` up to the moment the
-reminder scheduler has started (its first sweep included); polling is not started (no network).
+reminder scheduler has started; its replan and first sweep run in the background after that
+(their time is reported beside the figure). Polling is not started (no network).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 
-async def _product(url: str) -> float:
+async def _product(url: str) -> tuple[float, float]:
     clock = Fixed(NOW)
     fake = FakeBotApi()
     with Timer() as t:
@@ -39,11 +40,14 @@ async def _product(url: str) -> float:
         await app.start()
         scheduler = ReminderScheduler(core, 300)
         await scheduler.start()
+    with Timer() as warm:  # the replan and first sweep, in the background after ready
+        assert scheduler.warm_up is not None
+        await scheduler.warm_up
     scheduler.stop()
     await app.stop()
     await app.shutdown()
     await db.dispose()
-    return t.seconds
+    return t.seconds, warm.seconds
 
 
 async def _floor(url: str) -> float:
@@ -67,7 +71,7 @@ async def _floor(url: str) -> float:
 async def measure(workdir: Path, sheets: int) -> list[Result]:
     big = await big_db(workdir, sheets)
     floor = await _floor(big.url)
-    value = await _product(big.url)
+    value, warm_up = await _product(big.url)
     return [
         Result(
             "start-up to scheduler ready",
@@ -79,6 +83,10 @@ async def measure(workdir: Path, sheets: int) -> list[Result]:
             "< 2 s",
             f"{sheets:,} open sheets",
             met=value < 2.0,
-            extra={"seed_s": big.seed_s, "first_sweep_s": big.first_sweep_s},
+            extra={
+                "seed_s": big.seed_s,
+                "first_plan_and_sweep_s": big.first_sweep_s,
+                "background_warm_up_s": warm_up,
+            },
         )
     ]

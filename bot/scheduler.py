@@ -7,10 +7,14 @@ scheduler only decides *when* to sweep it:
   (``replace_existing=True``) after every sweep;
 * ``sweep-tick``: an ``IntervalTrigger`` every ``SWEEP_INTERVAL_SECONDS``, a safety net for work
   that appeared between sweeps (a new step, an extension, a clock jump);
-* and one sweep at start-up, which also sends reminders whose time passed while the bot was down.
+* and, after start-up, in the background (:attr:`ReminderScheduler.warm_up`): one replan of
+  every running cycle (a transaction per cycle, the safety net of ``reminders.reconcile_cycle``)
+  and one sweep, which also sends reminders whose time passed while the bot was down.
 
-There is never one job per reminder, so start-up does not grow with the number of pending
-reminders. Jobs use ``misfire_grace_time=None`` (APScheduler's default of 1 s would silently skip
+There is never one job per reminder, and start-up never waits for a sweep, so it does not grow
+with the number of pending reminders. A sweep handles ``reminders.BATCH`` due rows per
+transaction and goes on in a new one while rows are due (no long write transaction).
+Jobs use ``misfire_grace_time=None`` (APScheduler's default of 1 s would silently skip
 a late run), ``coalesce=True`` and ``max_instances=1``; sweeps never overlap (a lock).
 
 The sweep's clock may not be the wall clock (the file clock of the test-only
@@ -21,6 +25,7 @@ scheduled that far from the wall clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -41,6 +46,12 @@ JOB_TICK = "sweep-tick"
 MIN_DELAY = timedelta(seconds=1)
 
 Sweep = Callable[[Ctx], Awaitable[datetime | None]]
+#: At most this many batches per sweep (a guard; the next tick goes on).
+MAX_BATCHES = 1_000
+
+
+async def _replan(ctx: Ctx, cycle_id: int) -> None:
+    await reminders.reconcile_cycle(ctx, cycle_id)
 
 
 class ReminderScheduler:
@@ -52,7 +63,8 @@ class ReminderScheduler:
         interval_seconds: int = 300,
         *,
         clock: Clock | None = None,
-        sweep: Sweep = reminders.sweep,
+        sweep: Sweep = reminders.sweep_batch,
+        replan: bool = True,
     ) -> None:
         self.core = core
         self.clock = clock or core.clock
@@ -65,9 +77,11 @@ class ReminderScheduler:
         self._lock = asyncio.Lock()
         self.next_due: datetime | None = None
         self.sweeps = 0
+        self.replan = replan
+        self.warm_up: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start in the running loop, add the tick, and sweep once now (then arm sweep-next)."""
+        """Start in the running loop, add the tick; replan and sweep in the background."""
         self.scheduler.start()
         self.scheduler.add_job(
             self.run_sweep,
@@ -76,9 +90,31 @@ class ReminderScheduler:
             name="reminder safety tick",
             replace_existing=True,
         )
+        self.warm_up = asyncio.create_task(self._warm_up(), name="reminders-warm-up")
+
+    async def _warm_up(self) -> None:
+        if self.replan:
+            await self.reconcile()
         await self.run_sweep()
 
+    async def reconcile(self) -> int:
+        """Replan every running cycle, one transaction each; the number of cycles replanned."""
+        ids: list[int] = []
+
+        async def running(ctx: Ctx) -> None:
+            ids.extend(await reminders.running_cycles(ctx))
+
+        try:
+            await self.core.run(running)
+            for cycle_id in ids:
+                await self.core.run(functools.partial(_replan, cycle_id=cycle_id))
+        except Exception:  # the sweep still runs; a failing replan must not kill the bot
+            log.exception("reminder replan failed")
+        return len(ids)
+
     def stop(self) -> None:
+        if self.warm_up is not None and not self.warm_up.done():
+            self.warm_up.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -86,7 +122,8 @@ class ReminderScheduler:
         return sorted(job.id for job in self.scheduler.get_jobs())
 
     async def run_sweep(self) -> datetime | None:
-        """One sweep in one transaction; re-arms ``sweep-next``. Errors are logged, not raised."""
+        """Sweep batch after batch (a transaction each) while rows are due; re-arms
+        ``sweep-next``. Errors are logged, not raised."""
         async with self._lock:
             found: list[datetime | None] = [None]
 
@@ -94,7 +131,10 @@ class ReminderScheduler:
                 found[0] = await self.sweep(ctx)
 
             try:
-                await self.core.run(work)
+                for _ in range(MAX_BATCHES):
+                    await self.core.run(work)
+                    if found[0] is None or found[0] > self.clock.now():
+                        break
             except Exception:  # the tick retries; a failing sweep must not kill the bot
                 log.exception("reminder sweep failed")
                 return None

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -335,6 +336,8 @@ class Reminder(Base):
     """A reminder or escalation due at ``due_at``; ``key`` makes it at-most-once."""
 
     __tablename__ = "reminder"
+    #: The sweep's queue: pending rows by due time (``WHERE status = 'pending' AND due_at <= …``).
+    __table_args__ = (Index("ix_reminder_status_due_at", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -72,6 +72,28 @@ async def address_of(
     return ident.channel, ident.external_id
 
 
+async def _addresses(
+    session: AsyncSession, person_ids: set[int], prefer: dict[int, str]
+) -> dict[int, tuple[str, str]]:
+    """``address_of`` for many people in one query."""
+    found: dict[int, list[Identity]] = {}
+    ids = sorted(person_ids)
+    for i in range(0, len(ids), 400):
+        for ident in await session.scalars(
+            select(Identity).where(Identity.person_id.in_(ids[i : i + 400]))
+        ):
+            found.setdefault(ident.person_id, []).append(ident)
+    out: dict[int, tuple[str, str]] = {}
+    for pid, identities in found.items():
+        chosen = next((i for i in identities if i.channel == prefer.get(pid, "")), None)
+        if chosen is None:
+            chosen = max(
+                identities, key=lambda i: (i.last_seen is not None, i.last_seen or datetime.min)
+            )
+        out[pid] = (chosen.channel, chosen.external_id)
+    return out
+
+
 async def enqueue(
     session: AsyncSession,
     messages: Sequence[Message],
@@ -79,23 +101,45 @@ async def enqueue(
     *,
     speaker_id: int | None = None,
     speaker_channel: str = "",
+    speaker_address: str = "",
 ) -> list[Outbox]:
-    """Store each message as an outbox row (idempotent on ``dedupe_key``)."""
+    """Store each message as an outbox row (idempotent on ``dedupe_key``).
+
+    A message to the speaker goes to the chat they wrote from (``speaker_address``) without a
+    query; the others' chats and the dedupe keys are looked up in one query each.
+    """
     rows: list[Outbox] = []
+    keys = [m.dedupe_key for m in messages if m.dedupe_key]
+    taken: set[str] = set()
+    for i in range(0, len(keys), 400):
+        taken.update(
+            await session.scalars(
+                select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys[i : i + 400]))
+            )
+        )
+    wanted = {
+        m.person_id
+        for m in messages
+        if m.person_id is not None
+        and not m.address
+        and not (m.person_id == speaker_id and speaker_address)
+    }
+    prefer = {speaker_id: speaker_channel} if speaker_id is not None else {}
+    addresses = await _addresses(session, wanted, prefer) if wanted else {}
     for msg in messages:
         key = msg.dedupe_key or uuid.uuid4().hex
-        if msg.dedupe_key and await session.scalar(
-            select(Outbox.id).where(Outbox.dedupe_key == key)
-        ):
-            continue
+        if msg.dedupe_key:
+            if key in taken:
+                continue
+            taken.add(key)
         channel, address, status = msg.channel, msg.address, "pending"
         if msg.person_id is not None and not address:
-            prefer = speaker_channel if msg.person_id == speaker_id else ""
-            found = await address_of(session, msg.person_id, prefer)
-            if found is None:
-                channel, address, status = "", "", NO_ADDRESS
+            if msg.person_id == speaker_id and speaker_address:
+                channel, address = speaker_channel, speaker_address
+            elif msg.person_id in addresses:
+                channel, address = addresses[msg.person_id]
             else:
-                channel, address = found
+                channel, address, status = "", "", NO_ADDRESS
         payload: dict[str, Any] = {
             "text": msg.text,
             "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in msg.buttons],

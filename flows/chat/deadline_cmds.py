@@ -12,7 +12,7 @@ from flows.domain.calendar import SopDuration, parse_duration
 from flows.domain.roles import Role
 from flows.domain.states import CycleState
 from flows.sop.engine import waiting_on
-from flows.sop.reminders import office_calendar
+from flows.sop.reminder_plan import office_calendar, plan_cycle
 from flows.sop.run import Run, deadline_of, load, role_holders
 from storage.models import Cycle, Office
 
@@ -95,6 +95,7 @@ async def cmd_extend(ctx: Ctx) -> None:
         return
     deadline.due_at = new_due
     deadline.extended_reason = reason
+    await plan_cycle(ctx, run)  # the reminders follow the new deadline (same transaction)
     ctx.log(
         "langkah.perpanjang",
         office_id=office.id,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core import texts
 from flows.core.context import Clock, Ctx
@@ -51,6 +55,17 @@ class Router:
         self.fallbacks.append(handler)
 
 
+async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) -> bool:
+    """Record the update's key; ``False`` when it was seen before (``INSERT … ON CONFLICT``)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    done = await session.execute(
+        insert(InboundSeen)
+        .values(channel=inbound.channel, key=inbound.update_key, at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "key"])
+    )
+    return bool(getattr(done, "rowcount", 0))  # a CursorResult: 0 rows on a conflict
+
+
 class Core:
     """The channel-neutral heart: one inbound event, one short transaction."""
 
@@ -70,20 +85,20 @@ class Core:
         """Handle one update; a repeated update (same key) changes nothing."""
         now = self.clock.now()
         async with self.db.transaction() as session:
-            if inbound.update_key:
-                seen = await session.get(InboundSeen, (inbound.channel, inbound.update_key))
-                if seen is not None:
-                    return Reply(handled=False)
-                session.add(InboundSeen(channel=inbound.channel, key=inbound.update_key, at=now))
+            if inbound.update_key and not await _first_time(session, inbound, now):
+                return Reply(handled=False)
             ctx = Ctx(session=session, now=now, inbound=inbound)
             ctx.person = await self._person(ctx)
+            known = ctx.person  # found by this chat's identity: replies go back to this chat
             await self._dispatch(ctx)
+            same = known is not None and ctx.person is known
             await outbox.enqueue(
                 session,
                 ctx.out,
                 now,
                 speaker_id=ctx.person.id if ctx.person else None,
                 speaker_channel=inbound.channel,
+                speaker_address=inbound.address if same else "",
             )
         if ctx.out:
             self.on_outbox()
@@ -102,16 +117,18 @@ class Core:
     async def _person(self, ctx: Ctx) -> Person | None:
         inbound = ctx.inbound
         assert inbound is not None
-        ident = await ctx.session.scalar(
-            select(Identity).where(
-                Identity.channel == inbound.channel, Identity.external_id == inbound.address
+        found = (
+            await ctx.session.execute(
+                select(Identity, Person)
+                .join(Person, Person.id == Identity.person_id)
+                .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
             )
-        )
-        if ident is None:
+        ).first()
+        if found is None:
             return None
+        ident, person = found
         ident.last_seen = ctx.now
-        person = await ctx.session.get(Person, ident.person_id)
-        return person if person is not None and person.active else None
+        return person if person.active else None
 
     async def _dispatch(self, ctx: Ctx) -> None:
         inbound = ctx.inbound

@@ -25,6 +25,7 @@ from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
 from flows.sop.kind import REGISTRY
 from flows.sop.lifecycle import Note, Verb, transition
 from flows.sop.preset import Step, load_preset
+from flows.sop.reminder_plan import plan_cycle
 from flows.sop.run import (
     Run,
     authority,
@@ -122,6 +123,7 @@ async def enter(ctx: Ctx, run: Run, step: Step, returned: dict[str, str] | None 
     """Make ``step`` current: a new visit, its deadline, and its kind's card to its actors."""
     await transition(ctx, run, Verb.ENTER, step=step.id)
     await set_deadline(ctx, run, step)
+    await plan_cycle(ctx, run)  # its reminder rows, in this same unit of work
     await REGISTRY.of(step.jenis).enter(ctx, run, step, returned or {})
 
 
@@ -169,6 +171,7 @@ async def progress(ctx: Ctx, run: Run) -> None:
         again = await deadline_of(ctx, run, target.id)
         if again is None or again.done_at is not None:
             await set_deadline(ctx, run, target)  # back to fixing, or on to verifying: a new clock
+        await plan_cycle(ctx, run)
 
 
 async def reopen(ctx: Ctx, run: Run, actor: Actor, reason: str) -> Step:
@@ -303,6 +306,7 @@ async def _finish(ctx: Ctx, run: Run) -> None:
     """After the last step: the cycle is closed and everyone involved is told."""
     await _finalize(ctx, run)
     await transition(ctx, run, Verb.FINISH, values={"finished_at": ctx.now})
+    await plan_cycle(ctx, run)  # retires what is still pending
     ctx.log("siklus.selesai", office_id=run.office.id, cycle_id=run.cycle.id, actor_id=None)
     text = texts.render("siklus/selesai", periode=run.period)
     for person in await involved(ctx, run):

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from flows.core.context import Ctx
 from flows.core.people import Actor
 from flows.domain.states import CycleState, SheetState
+from flows.sop.reminder_plan import sheet_moved
 from flows.sop.run import (
     Run,
     as_owner,
@@ -201,6 +202,8 @@ async def transition(
             raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
         return Result(Outcome.LOST)
     await ctx.session.refresh(row)
+    if ws is not None and verb in (Verb.SUBMIT, Verb.RETURN, Verb.RETURN_AT_REKAP):
+        await sheet_moved(ctx, run, ws)  # its owner's reminder rows, in this same transaction
     actor = allowed.actor
     if note is not None:
         ctx.log(

@@ -1,25 +1,28 @@
 """Reminders, escalations and the Camat's daily digest on the SOP clock (channel-neutral).
 
 The database is the queue: every reminder is a :class:`~storage.models.Reminder` row with a
-deterministic key (``pengingat:{cycle}:{step}:{visit}:{kind}:{person}:{local date}``), inserted
-idempotently, sent at most once (the same key is the outbox ``dedupe_key``) and marked ``sent``.
-:func:`sweep` is the only entry point; the scheduler (``bot/scheduler.py``) calls it in one
-transaction and re-arms itself at the time it returns.
+deterministic key (``pengingat:{cycle}:{step}:{visit}:{kind}:{person}:{local date}``), sent at
+most once (the same key is the outbox ``dedupe_key``) and marked ``sent``. Rows are written when
+things change (:mod:`flows.sop.reminder_plan`: a step entered, a deadline moved, a sheet sent or
+returned); :func:`sweep` only pops the pending rows that are due (an indexed query on
+``(status, due_at)``), in batches, and returns the next due time.
 
 The plan per running cycle, for the current step and its :class:`StepDeadline`:
 
-* to everyone who still owes something (:func:`flows.engine.waiting_on`): ``sebelum`` on the
-  working morning ``sebelum_hari`` working days before the deadline day, ``hari_h`` on the
-  morning of the deadline day, ``terlambat`` every working morning once overdue;
+* to everyone who still owes something: ``sebelum`` on the working morning ``sebelum_hari``
+  working days before the deadline day, ``hari_h`` on the morning of the deadline day,
+  ``terlambat`` every working morning once overdue;
 * ``eskalasi`` every working morning once overdue to the next one up (see :data:`ESCALATE_TO`),
   listing who is late;
 * ``ringkasan`` to the Camat every working morning once overdue: one short digest a day.
 
-Moments at or before the step's start are dropped. Nothing is sent outside office hours: a
-reminder due at night waits for the next opening. When several reminders of one chain (one
-person, one kind of message) have come due without being sent (the bot was down), only the
-newest is sent; the older ones are marked ``lewat``. Whether someone still owes is decided when
-the reminder is sent, so nobody who has submitted is reminded.
+The daily ones are written one morning ahead: popping one writes the next. Nothing is sent
+outside office hours: a reminder due at night waits for the next opening. When several
+reminders of one chain (one person, one kind of message) have come due without being sent (the
+bot was down), only the newest is sent; the older ones are marked ``lewat``. Whether someone
+still owes, and whether the office's plan still has that kind, is decided when the reminder is
+sent. :func:`reconcile` replans every running cycle (one transaction each): the scheduler runs
+it in the background after start-up, a safety net for rows written by older code or by hand.
 
 The plan can be changed per office with ``Office.settings["pengingat"]`` (see
 :data:`DEFAULT_PLAN`), on top of an optional ``pengingat`` mapping of the SOP preset.
@@ -27,207 +30,244 @@ The plan can be changed per office with ``Office.settings["pengingat"]`` (see
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.people import Actor
 from flows.domain.calendar import OfficeCalendar
-from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
-from flows.domain.states import FILLABLE as OPEN_SHEET
 from flows.domain.states import CycleState, StepKind
 from flows.sop import opening
-from flows.sop.engine import waiting_on
 from flows.sop.preset import load_cycle_preset
+from flows.sop.reminder_plan import (
+    DEFAULT_PLAN,
+    ESCALATE_TO,
+    FAMILY,
+    OWED_KINDS,
+    Planned,
+    ReminderPlan,
+    chain_items,
+    digest_key,
+    escalation_recipients,
+    has_step,
+    next_morning,
+    office_calendar,
+    overdue_mornings,
+    owed_times,
+    plan_cycle,
+    plan_for,
+    reminder_key,
+    rows_by_key,
+    visit_of,
+    waiting,
+    write_rows,
+)
 from flows.sop.run import Run, deadline_of, role_holders
-from storage.models import Cycle, Office, Person, Reminder, StepDeadline, Worksheet
+from storage.models import Cycle, Office, Reminder, StepDeadline
+
+__all__ = [
+    "BATCH",
+    "DEFAULT_PLAN",
+    "ESCALATE_TO",
+    "OWED_KINDS",
+    "Planned",
+    "ReminderPlan",
+    "digest_key",
+    "next_due",
+    "next_morning",
+    "office_calendar",
+    "overdue_mornings",
+    "owed_times",
+    "plan_for",
+    "reconcile_cycle",
+    "reminder_key",
+    "running_cycles",
+    "sweep",
+    "sweep_batch",
+]
 
 log = logging.getLogger(__name__)
 
-#: The default plan; an office overrides any key with ``settings["pengingat"]``.
-DEFAULT_PLAN: dict[str, Any] = {
-    "sebelum_hari": 1,  # working days before the deadline day (0 = no early reminder)
-    "hari_h": True,  # on the morning of the deadline day
-    "terlambat_harian": True,  # every working morning once overdue
-    "eskalasi": True,  # report the late ones to the next one up
-    "ringkasan_camat": True,  # the Camat's daily digest of what is late
-}
-
-#: Who hears about an overdue actor of a step, by the step's role.
-ESCALATE_TO: dict[str, tuple[Role, ...]] = {
-    Role.KASI: (Role.PERENCANA, Role.SEKCAM),
-    Role.STAF: (Role.PERENCANA, Role.SEKCAM),
-    Role.PERENCANA: (Role.SEKCAM,),
-    Role.SEKCAM: (Role.CAMAT,),
-    Role.CAMAT: (),
-}
-
-#: Reminder kinds that go to the person who owes.
-OWED_KINDS = ("sebelum", "hari_h", "terlambat")
-
-_CHUNK = 400  # keys per ``IN (...)`` query (well under SQLite's variable limit)
-
-
-@dataclass(frozen=True)
-class ReminderPlan:
-    """Which reminders an office sends (``Office.settings["pengingat"]``)."""
-
-    sebelum_hari: int = 1
-    hari_h: bool = True
-    terlambat_harian: bool = True
-    eskalasi: bool = True
-    ringkasan_camat: bool = True
-
-    @classmethod
-    def of(cls, *layers: Mapping[str, Any] | None) -> ReminderPlan:
-        """The defaults overridden by each mapping in turn (unknown keys are ignored)."""
-        merged = dict(DEFAULT_PLAN)
-        for layer in layers:
-            if isinstance(layer, Mapping):
-                merged.update({k: v for k, v in layer.items() if k in DEFAULT_PLAN})
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = merged[f.name]
-            if f.name == "sebelum_hari":
-                try:
-                    values[f.name] = max(0, min(10, int(raw or 0)))
-                except (TypeError, ValueError):
-                    values[f.name] = DEFAULT_PLAN["sebelum_hari"]
-            else:
-                values[f.name] = bool(raw)
-        return cls(**values)
-
-
-def plan_for(office: Office, preset: object = None) -> ReminderPlan:
-    """The office's plan: defaults, then the preset's ``pengingat``, then the office's."""
-    return ReminderPlan.of(
-        getattr(preset, "pengingat", None), (office.settings or {}).get("pengingat")
-    )
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One reminder of the plan: ``chain`` groups the ones of which only the newest counts."""
-
-    key: str
-    kind: str
-    person_id: int
-    due: datetime
-    chain: str
-
-
-# --- the calendar of an office, cached across sweeps -------------------------------------------
-
-_CALENDARS: dict[str, OfficeCalendar] = {}
-
-
-def office_calendar(office: Office) -> OfficeCalendar:
-    """``calendar_for`` of the office, cached (holiday tables are costly to build)."""
-    settings = office.settings or {}
-    relevant = {k: settings.get(k) for k in ("jam_kerja", "libur_tambahan", "libur_batal")}
-    cache_key = office.tz + json.dumps(relevant, sort_keys=True, default=str)
-    cal = _CALENDARS.get(cache_key)
-    if cal is None:
-        if len(_CALENDARS) > 256:
-            _CALENDARS.clear()
-        cal = _CALENDARS[cache_key] = calendar_for(office.tz, settings)
-    return cal
-
-
-# --- when ------------------------------------------------------------------------------------
-
-
-def next_morning(cal: OfficeCalendar, t: datetime) -> datetime:
-    """The first working-day opening strictly after ``t`` (office time)."""
-    local = cal.localize(t)
-    opening = cal.opening(local.date())
-    if opening is not None and opening > local:
-        return opening
-    result = cal.opening(cal.next_working_day(local.date()))
-    assert result is not None
-    return result
-
-
-def overdue_mornings(cal: OfficeCalendar, due: datetime, now: datetime) -> list[datetime]:
-    """Working mornings after ``due``: the newest one not after ``now``, then the next one."""
-    past = cal.working_mornings(due, now) if now > due else []
-    return [*past[-1:], next_morning(cal, max(now, due))]
-
-
-def owed_times(
-    cal: OfficeCalendar, plan: ReminderPlan, deadline: StepDeadline, now: datetime
-) -> list[tuple[str, datetime]]:
-    """(kind, moment) of the reminders to someone who owes, in time order."""
-    due = cal.localize(deadline.due_at)
-    out: list[tuple[str, datetime]] = []
-    if plan.sebelum_hari:
-        d = due.date()
-        for _ in range(plan.sebelum_hari):
-            d = cal.previous_working_day(d)
-        opening = cal.opening(d)
-        if opening is not None:
-            out.append(("sebelum", opening))
-    if plan.hari_h:
-        opening = cal.opening(due.date())
-        if opening is not None and opening < due:
-            out.append(("hari_h", opening))
-    if plan.terlambat_harian:
-        out += [("terlambat", m) for m in overdue_mornings(cal, due, now)]
-    return [(k, t) for k, t in out if t > deadline.started_at]
-
-
-def reminder_key(cycle_id: int, step: str, visit: int, kind: str, person_id: int, day: date) -> str:
-    """The deterministic key of one reminder (also the outbox dedupe key)."""
-    return f"pengingat:{cycle_id}:{step}:{visit}:{kind}:{person_id}:{day.isoformat()}"
-
-
-def digest_key(cycle_id: int, person_id: int, day: date) -> str:
-    """One digest per Camat, cycle and day, whatever step is late."""
-    return f"pengingat:{cycle_id}:ringkasan:{person_id}:{day.isoformat()}"
+#: Due reminders handled per batch (the scheduler commits after each).
+BATCH = 500
 
 
 # --- the sweep -------------------------------------------------------------------------------
 
 
-async def sweep(ctx: Ctx) -> datetime | None:
-    """Plan, send what is due, retire what no longer applies; the next time there is work.
+async def sweep(ctx: Ctx, limit: int | None = None) -> datetime | None:
+    """Send what is due (at most ``limit`` rows; all when ``None``); the next time there is work.
 
-    Runs inside one transaction (``Core.run``). Returns the earliest moment (UTC-aware, in the
-    office's zone) at which a pending reminder can be sent, or ``None`` when nothing is pending.
+    Returns the earliest moment (UTC-aware, in the office's zone) at which a pending reminder
+    can be sent, or ``None`` when nothing is pending. A moment not after ``ctx.now`` means more
+    rows are due than ``limit`` allowed: sweep again (in a new transaction).
     """
-    await _retire_finished(ctx)
-    cycles = list(
-        await ctx.session.scalars(
-            select(Cycle).where(Cycle.status == CycleState.RUNNING).order_by(Cycle.id)
+    handled = 0
+    seen: set[int] = set()
+    while limit is None or handled < limit:
+        size = BATCH if limit is None else min(BATCH, limit - handled)
+        rows = list(
+            await ctx.session.scalars(
+                select(Reminder)
+                .where(Reminder.status == "pending", Reminder.due_at <= ctx.now)
+                .order_by(Reminder.due_at, Reminder.id)
+                .limit(size)
+            )
         )
-    )
-    upcoming: list[datetime] = []
-    for cycle in cycles:
-        try:
-            moment = await _sweep_cycle(ctx, cycle)
-        except KeyError:  # a cycle whose step is not in its preset (opened by an old tool)
-            log.warning("cycle %s: step %r is not in preset %r", cycle.id, cycle.step, cycle.preset)
-            continue
-        if moment is not None:
-            upcoming.append(moment)
-    opens = await opening.sweep(ctx, office_calendar)  # cycles that open themselves
-    if opens is not None:
-        upcoming.append(opens)
+        if not rows or seen.issuperset(r.id for r in rows):
+            break
+        seen.update(r.id for r in rows)
+        by_cycle: dict[int, list[Reminder]] = defaultdict(list)
+        for row in rows:
+            by_cycle[row.cycle_id].append(row)
+        for cycle_id, due in by_cycle.items():
+            await _pop_cycle(ctx, cycle_id, due)
+        await ctx.session.flush()
+        handled += len(rows)
+        if len(rows) < size:
+            break
+    opens = await opening.sweep(ctx, office_calendar)  # periods that open themselves
+    upcoming = [m for m in (await next_due(ctx), opens) if m is not None]
     return min(upcoming, default=None)
 
 
-async def _retire_finished(ctx: Ctx) -> None:
-    """Pending reminders of cycles that no longer run are cancelled."""
+async def sweep_batch(ctx: Ctx) -> datetime | None:
+    """One batch of :func:`sweep` (what the scheduler runs per transaction)."""
+    return await sweep(ctx, BATCH)
+
+
+async def next_due(ctx: Ctx) -> datetime | None:
+    """When the earliest pending reminder can be sent (its office's next office time)."""
+    first = (
+        await ctx.session.execute(
+            select(Reminder.due_at, Cycle.office_id)
+            .join(Cycle, Cycle.id == Reminder.cycle_id)
+            .where(Reminder.status == "pending")
+            .order_by(Reminder.due_at)
+            .limit(1)
+        )
+    ).first()
+    if first is None:
+        return None
+    due, office_id = first
+    office = await ctx.session.get(Office, office_id)
+    assert office is not None
+    return office_calendar(office).next_office_time(max(due, ctx.now))
+
+
+async def _retire_all(rows: list[Reminder]) -> None:
+    for row in rows:
+        row.status = "lewat"
+
+
+async def _pop_cycle(ctx: Ctx, cycle_id: int, due: list[Reminder]) -> None:
+    """Send (or retire, or defer to the next opening) the due rows of one cycle."""
+    cycle = await ctx.session.get(Cycle, cycle_id)
+    office = await ctx.session.get(Office, cycle.office_id) if cycle is not None else None
+    if cycle is None or office is None or cycle.status != CycleState.RUNNING:
+        await _retire_all(due)
+        return
+    run = Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
+    if not has_step(run):
+        log.warning("cycle %s: step %r is not in preset %r", cycle.id, cycle.step, cycle.preset)
+        await _retire_all(due)
+        return
+    deadline = await deadline_of(ctx, run)
+    if deadline is None or deadline.done_at is not None:
+        await _retire_all(due)
+        return
+    cal = office_calendar(office)
+    plan = plan_for(office, run.preset)
+    now = ctx.now
+    open_now = cal.is_office_time(now)
+    at = now if open_now else cal.next_office_time(now)
+    chains: dict[tuple[str, int], list[Reminder]] = defaultdict(list)
+    for row in due:
+        valid = row.kind == "ringkasan" or (
+            row.step == cycle.step and visit_of(row.key) == deadline.visit
+        )
+        if not valid or row.person_id is None or row.kind not in FAMILY:
+            row.status = "lewat"
+        else:
+            chains[(FAMILY[row.kind], row.person_id)].append(row)
+    if not chains:
+        return
+    families = {f for f, _ in chains}
+    owed = await waiting(ctx, run)
+    by_person = {a.person.id: a for a in owed}
+    hearers: dict[str, set[int]] = {"o": set(by_person)}
+    if "e" in families:
+        hearers["e"] = {a.person.id for a in await escalation_recipients(ctx, run)}
+    if "s" in families:
+        hearers["s"] = {a.person.id for a in await role_holders(ctx, run, Role.CAMAT)}
+    decided: list[tuple[list[Reminder], Planned | None]] = []
+    wanted: list[Planned] = []
+    for (family, pid), rows in chains.items():
+        items = (
+            chain_items(run, deadline, cal, plan, family, pid, at)
+            if pid in hearers.get(family, set())
+            else []
+        )
+        current = next((p for p in reversed(items) if p.due <= at), None)
+        following = next((p for p in items if p.due > at), None)
+        decided.append((rows, current))
+        wanted += [p for p in (current, following) if p is not None]
+    await write_rows(ctx, cycle.id, cycle.step, wanted)
+    existing = await rows_by_key(ctx, [p.key for p in wanted])
+    for rows, current in decided:
+        for row in rows:
+            if current is None or row.key != current.key:
+                row.status = "lewat"
+        if current is None:
+            continue
+        row = existing[current.key]
+        if row.status != "pending":
+            continue
+        if not open_now:
+            row.due_at = max(row.due_at, at)
+            continue
+        await _send(ctx, run, row, current, deadline, owed, by_person, cal)
+
+
+async def _send(
+    ctx: Ctx,
+    run: Run,
+    row: Reminder,
+    p: Planned,
+    deadline: StepDeadline,
+    owed: list[Actor],
+    by_person: Mapping[int, Actor],
+    cal: OfficeCalendar,
+) -> None:
+    now = ctx.now
+    text = _message(run, p, deadline, owed, by_person, cal, now)
+    if text is None:
+        row.status = "lewat"
+        return
+    buttons = None
+    if p.kind in OWED_KINDS and run.step.jenis == StepKind.ISI:
+        # "Isi sekarang" under the reminder: on WhatsApp outside the window the
+        # template's one quick reply acts as this button.
+        start = await ctx.button(
+            texts.label("isi_sekarang"), "isi.mulai", {}, person_id=p.person_id
+        )
+        buttons = [[start]]
+    ctx.send(p.person_id, text, buttons, dedupe_key=p.key, template="pengingat")
+    row.status, row.sent_at = "sent", now
+
+
+# --- the safety net: replan every running cycle ------------------------------------------------
+
+
+async def running_cycles(ctx: Ctx) -> list[int]:
+    """Ids of the running cycles; pending reminders of the other cycles are retired."""
     await ctx.session.execute(
         update(Reminder)
         .where(
@@ -237,177 +277,23 @@ async def _retire_finished(ctx: Ctx) -> None:
         .values(status="batal")
         .execution_options(synchronize_session=False)
     )
+    return list(
+        await ctx.session.scalars(
+            select(Cycle.id).where(Cycle.status == CycleState.RUNNING).order_by(Cycle.id)
+        )
+    )
 
 
-async def _sweep_cycle(ctx: Ctx, cycle: Cycle) -> datetime | None:
+async def reconcile_cycle(ctx: Ctx, cycle_id: int) -> None:
+    """Replan one running cycle (missing rows written, stale ones retired)."""
+    cycle = await ctx.session.get(Cycle, cycle_id)
+    if cycle is None:
+        return
     office = await ctx.session.get(Office, cycle.office_id)
     assert office is not None
-    run = Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
-    step = run.step  # KeyError for an unknown step
-    deadline = await deadline_of(ctx, run)
-    cal = office_calendar(office)
-    now = ctx.now
-    planned: list[Planned] = []
-    owed: list[Actor] = []
-    if deadline is not None and deadline.done_at is None:
-        plan = plan_for(office, run.preset)
-        loaded = await _preload_sheet_owners(ctx, run)
-        owed = await waiting_on(ctx, run)
-        del loaded
-        planned = await _plan(ctx, run, cal, plan, deadline, owed)
-    keep = _current_and_future(planned, now)
-    rows = await _ensure_rows(ctx, cycle, step.id, keep)
-    await _retire_stale(ctx, cycle.id, {p.key for p in keep})
-    if not keep:
-        return None
-    assert deadline is not None
-    due_now = [p for p in keep if p.due <= now]
-    if due_now and cal.is_office_time(now):
-        by_person = {a.person.id: a for a in owed}
-        for p in due_now:
-            row = rows[p.key]
-            if row.status != "pending":
-                continue
-            text = _message(run, p, deadline, owed, by_person, cal, now)
-            if text is None:
-                row.status = "lewat"
-                continue
-            buttons = None
-            if p.kind in OWED_KINDS and step.jenis == StepKind.ISI:
-                # "Isi sekarang" under the reminder: on WhatsApp outside the window the
-                # template's one quick reply acts as this button.
-                start = await ctx.button(
-                    texts.label("isi_sekarang"), "isi.mulai", {}, person_id=p.person_id
-                )
-                buttons = [[start]]
-            ctx.send(p.person_id, text, buttons, dedupe_key=p.key, template="pengingat")
-            row.status, row.sent_at = "sent", now
-    pending = [
-        cal.next_office_time(max(p.due, now)) for p in keep if rows[p.key].status == "pending"
-    ]
-    return min(pending, default=None)
-
-
-async def _preload_sheet_owners(ctx: Ctx, run: Run) -> list[Person]:
-    """Load the owners of open sheets in one query, so ``waiting_on`` finds them in the session.
-
-    The caller keeps the list: the identity map holds objects weakly.
-    """
-    if run.step.jenis != StepKind.ISI:
-        return []
-    result = await ctx.session.scalars(
-        select(Person)
-        .join(Worksheet, Worksheet.person_id == Person.id)
-        .where(Worksheet.cycle_id == run.cycle.id, Worksheet.status.in_(OPEN_SHEET))
+    await plan_cycle(
+        ctx, Run(cycle, office, load_cycle_preset(cycle.preset, cycle.preset_snapshot))
     )
-    return list(result.all())
-
-
-async def _plan(
-    ctx: Ctx,
-    run: Run,
-    cal: OfficeCalendar,
-    plan: ReminderPlan,
-    deadline: StepDeadline,
-    owed: list[Actor],
-) -> list[Planned]:
-    """Every reminder of the current step's plan, for the people as they are now."""
-    if not owed:
-        return []
-    cycle, step, now = run.cycle, run.step, ctx.now
-    tz = cal.tz
-    out: list[Planned] = []
-    times = owed_times(cal, plan, deadline, now)
-    for actor in owed:
-        pid = actor.person.id
-        for kind, t in times:
-            day = t.astimezone(tz).date()
-            key = reminder_key(cycle.id, step.id, deadline.visit, kind, pid, day)
-            out.append(Planned(key, kind, pid, t, f"o{pid}"))
-    mornings = [m for m in overdue_mornings(cal, deadline.due_at, now) if m > deadline.started_at]
-    if plan.eskalasi:
-        late_ids = {a.person.id for a in owed}
-        for role in ESCALATE_TO.get(step.pelaku, ()):
-            for up in await role_holders(ctx, run, role):
-                pid = up.person.id
-                if not late_ids - {pid}:
-                    continue  # the only late one is the recipient
-                for m in mornings:
-                    key = reminder_key(cycle.id, step.id, deadline.visit, "eskalasi", pid, m.date())
-                    out.append(Planned(key, "eskalasi", pid, m, f"e{pid}"))
-    if plan.ringkasan_camat:
-        for head in await role_holders(ctx, run, Role.CAMAT):
-            pid = head.person.id
-            for m in mornings:
-                key = digest_key(cycle.id, pid, m.date())
-                out.append(Planned(key, "ringkasan", pid, m, f"s{pid}"))
-    # Two recipients' roles may overlap (a Plt): one reminder per key.
-    return list({p.key: p for p in out}.values())
-
-
-def _current_and_future(planned: Iterable[Planned], now: datetime) -> list[Planned]:
-    """Per chain, the newest reminder already due (if any) and all the future ones."""
-    chains: dict[str, list[Planned]] = {}
-    for p in planned:
-        chains.setdefault(p.chain, []).append(p)
-    keep: list[Planned] = []
-    for items in chains.values():
-        items.sort(key=lambda p: p.due)
-        past = [p for p in items if p.due <= now]
-        keep += past[-1:] + [p for p in items if p.due > now]
-    return keep
-
-
-async def _rows_by_key(ctx: Ctx, keys: list[str]) -> dict[str, Reminder]:
-    found: dict[str, Reminder] = {}
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        for row in await ctx.session.scalars(select(Reminder).where(Reminder.key.in_(chunk))):
-            found[row.key] = row
-    return found
-
-
-async def _ensure_rows(
-    ctx: Ctx, cycle: Cycle, step: str, keep: list[Planned]
-) -> dict[str, Reminder]:
-    """The rows of ``keep``, inserting the missing ones (``ON CONFLICT DO NOTHING``)."""
-    keys = [p.key for p in keep]
-    rows = await _rows_by_key(ctx, keys)
-    missing = [p for p in keep if p.key not in rows]
-    if missing:
-        values = [
-            {
-                "key": p.key,
-                "cycle_id": cycle.id,
-                "step": step,
-                "person_id": p.person_id,
-                "kind": p.kind,
-                "due_at": p.due,
-                "status": "pending",
-                "created_at": ctx.now,
-            }
-            for p in missing
-        ]
-        dialect = ctx.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        for i in range(0, len(values), _CHUNK // 8):
-            stmt = insert(Reminder).values(values[i : i + _CHUNK // 8])
-            await ctx.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        rows.update(await _rows_by_key(ctx, [p.key for p in missing]))
-    return rows
-
-
-async def _retire_stale(ctx: Ctx, cycle_id: int, keep: set[str]) -> None:
-    """Pending rows no longer in the plan: ``lewat`` once their time passed, else ``batal``."""
-    stale = [
-        row
-        for row in await ctx.session.scalars(
-            select(Reminder).where(Reminder.cycle_id == cycle_id, Reminder.status == "pending")
-        )
-        if row.key not in keep
-    ]
-    for row in stale:
-        row.status = "lewat" if row.due_at <= ctx.now else "batal"
 
 
 def _message(

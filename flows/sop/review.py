@@ -14,6 +14,7 @@ from flows.sop.card import checked
 from flows.sop.engine import progress
 from flows.sop.kind import FLOW
 from flows.sop.lifecycle import Note, Outcome, Verb, transition
+from flows.sop.reminder_plan import plan_cycle
 from flows.sop.run import (
     Run,
     as_verifier,
@@ -261,6 +262,7 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
         assert isi is not None
         await transition(ctx, run, Verb.ENTER, step=isi.id)
         await set_deadline(ctx, run, isi)
+        await plan_cycle(ctx, run)
     fix = await ctx.button(
         texts.label("perbaiki_sekarang"), "isi.mulai", {}, person_id=ws.person_id
     )

@@ -136,7 +136,19 @@ async def quarter_history(
 
 
 async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
-    """The sheet's indicators in PK order, each with its earlier quarters."""
+    """The sheet's indicators in PK order, each with its earlier quarters.
+
+    Loaded once per unit of work (kept in ``session.info``): the entries are the session's own
+    objects, so changes made later in the same update show in the kept items.
+    """
+    kept: dict[tuple[int, int], list[Item]] = session.info.setdefault("sheet_items", {})
+    found = kept.get((ws.id, cycle.id))
+    if found is None:
+        found = kept[(ws.id, cycle.id)] = await _load_items(session, ws, cycle)
+    return list(found)
+
+
+async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
     period = Period.from_key(cycle.period_key)
     rows = list(
         await session.execute(
