@@ -1,0 +1,1 @@
+"""``kinerja-bot periksa``: placeholder."""
