@@ -135,7 +135,8 @@ def settings_failure(error: Exception) -> Failure:
     if callable(errors):
         first = errors()[0] if errors() else {}
         key = "_".join(str(p) for p in first.get("loc", ())).upper() or "?"
-        return Failure(ExitCode.SETTINGS, "pengaturan", kunci=key, sebab=first.get("msg", ""))
+        why = texts.render("cli/sebab_pengaturan", jenis=first.get("type", ""))
+        return Failure(ExitCode.SETTINGS, "pengaturan", kunci=key, sebab=why)
     return Failure(ExitCode.SETTINGS, "pengaturan", kunci=".env", sebab=_reason(error))
 
 
