@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import io
 import logging
@@ -621,6 +622,9 @@ async def _join_children(
         if child.is_alive():
             child.terminate()
             await asyncio.to_thread(child.join, 5)
+    # The pool's queues unregister their semaphores from the tracker when they are collected;
+    # stopping the tracker before that makes it report them as leaked.
+    gc.collect()
     current = _tracker_pid()
     if current is not None and current != tracker:
         stop_tracker = getattr(resource_tracker._resource_tracker, "_stop", None)
