@@ -262,3 +262,39 @@ def test_file_arguments_are_named_precisely(env, capsys):
 def test_readme_commands_exist():
     """The command list the README test checks against is the CLI's own."""
     assert set(build_cli().commands) == {spec.name for spec in COMMANDS}
+
+
+# --- periksa ---------------------------------------------------------------------------------
+
+
+async def test_periksa_against_the_emulator(tmp_path: Path, emu: BotApiEmulator):
+    from tests.botproc import TOKEN
+
+    base = f"http://127.0.0.1:{emu.port}"
+    env = clean_env(
+        tmp_path,
+        TELEGRAM_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=base,
+        TELEGRAM_BOT_USERNAME="kinerja_uji_bot",
+    )
+    code, out, err = await cli_process(env, "periksa")
+    lines = out.splitlines()
+    assert code == 0, out + err
+    assert err == ""
+    assert lines[0] == "✓ Pengaturan: terbaca, bot @kinerja_uji_bot, zona bawaan Asia/Jakarta"
+    assert lines[1].startswith("✓ Basis data: sqlite+aiosqlite:///") and "belum ada" in lines[1]
+    assert lines[2] == f"✓ Bot API: 127.0.0.1:{emu.port} menjawab, bot @kinerja_uji_bot"
+    assert lines[3].startswith("✓ Templat: ") and lines[4].startswith("✓ Zona waktu: Asia/Jakarta")
+    assert lines[-1] == "Semua pemeriksaan lolos."
+    assert not (tmp_path / "bot.db").exists()  # periksa changes nothing
+
+    env.update(TELEGRAM_TOKEN=SECRET, DEFAULT_TZ="Asia/Atlantis")
+    code, out, err = await cli_process(env, "periksa")
+    assert code == 8 and err == ""
+    assert (
+        f"✗ Token Telegram ditolak oleh server Bot API (127.0.0.1:{emu.port}). "
+        "Periksa TELEGRAM_TOKEN di .env" in out
+    )
+    assert '✗ Zona waktu: "Asia/Atlantis" tidak dikenal.' in out
+    assert out.splitlines()[-1].startswith("2 pemeriksaan gagal;")
+    assert SECRET not in out and "Traceback" not in out
