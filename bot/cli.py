@@ -383,10 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     debug = _wants_debug(argv)
     try:
         chosen = build_cli().main(args=argv, prog_name=PROG, standalone_mode=False)
-    except click.UsageError as error:
-        return _fail(_usage_failure(error), error, debug, None)
+    except click.UsageError as error:  # the command line itself: no traceback to show
+        return _fail(_usage_failure(error), None, debug, None)
     except Failure as failure:
-        return _fail(failure, failure, debug, None)
+        return _fail(failure, None, debug, None)
     except click.Abort:
         return int(ExitCode.INTERRUPTED)
     if isinstance(chosen, int):  # --bantuan or --versi
