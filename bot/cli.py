@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Awaitable, Callable
 from functools import cache
@@ -397,6 +398,24 @@ def main(argv: list[str] | None = None) -> int:
     return _run(spec, params, debug)
 
 
+async def _settled(work: Awaitable[int]) -> int:
+    """Run ``work``; when it fails, let the database threads finish while the loop still runs.
+
+    aiosqlite stops a connection that failed to open from its own thread and reports back to
+    the loop; if the loop is already closed that thread prints a traceback on stderr.
+    """
+    try:
+        return await work
+    except Exception:
+        from aiosqlite import core
+
+        worker = getattr(core, "_connection_worker_thread", None)
+        for thread in threading.enumerate():
+            if worker is not None and getattr(thread, "_target", None) is worker:
+                await asyncio.to_thread(thread.join, 2)
+        raise
+
+
 def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
     try:
         settings = Settings()
@@ -412,7 +431,7 @@ def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
     module, _, name = spec.target.partition(":")
     command: Command = getattr(importlib.import_module(module), name)
     try:
-        return asyncio.run(command(argparse.Namespace(**values), settings))
+        return asyncio.run(_settled(command(argparse.Namespace(**values), settings)))
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
     except Exception as error:

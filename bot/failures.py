@@ -112,6 +112,12 @@ def explain(exc: BaseException, *, base_url: str, database_url: str) -> Failure:
             return Failure(ExitCode.NETWORK, "jaringan", server=server_of(base_url))
     url = safe_database_url(database_url)
     for item in chain:
+        state = str(getattr(item, "sqlstate", "") or "")
+        if state[:2] in ("08", "28", "3D", "53") or state.startswith("57P"):
+            # PostgreSQL refused the connection: the server, the login or the database name.
+            sebab = texts.render("cli/sebab_postgres", kelas=state[:2])
+            return Failure(ExitCode.DATABASE, "basis_data", url=url, sebab=sebab)
+    for item in chain:
         if isinstance(item, sa_exc.ArgumentError | sa_exc.NoSuchModuleError) or (
             isinstance(item, ModuleNotFoundError) and _from_database_code(item)
         ):
@@ -125,7 +131,13 @@ def explain(exc: BaseException, *, base_url: str, database_url: str) -> Failure:
 
 
 def _db_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return _reason(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "unable to open database file" in text:
+        return texts.render("cli/sebab_os", kode="SQLITE_BUKA", teks=text)
+    if "database is locked" in text:
+        return texts.render("cli/sebab_os", kode="SQLITE_KUNCI", teks=text)
     return text[:120]
 
 

@@ -202,6 +202,38 @@ def test_unreachable_database_is_two_lines_without_the_password(env, capsys, mon
     assert "Traceback" not in err
 
 
+def test_a_sqlite_file_that_cannot_be_made(env, capsys, monkeypatch):
+    """No traceback from aiosqlite's thread either (it outlived the loop before)."""
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:////proc/kinerja.db")
+    code, out, err = run(capsys, "daftar-kantor")
+    assert (code, out) == (5, "")
+    assert err == (
+        "Basis data sqlite+aiosqlite:////proc/kinerja.db tidak dapat dibuka "
+        "(berkasnya tidak dapat dibuat atau dibuka di folder itu).\n"
+        "Periksa DATABASE_URL di .env dan pastikan server basis datanya berjalan.\n"
+    )
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL")
+def test_postgres_refusing_the_login_or_the_database_name(env, capsys, monkeypatch):
+    from sqlalchemy.engine import make_url
+
+    server = make_url(os.environ["TEST_DATABASE_URL"])
+    cases = {
+        server.set(database="belum_dibuat_cli"): "basis data dengan nama itu belum dibuat",
+        server.set(username="bukan_pengguna", password="R4hasia-xyz"): (
+            "nama pengguna atau kata sandi ditolak"
+        ),
+    }
+    for url, why in cases.items():
+        monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+        code, out, err = run(capsys, "daftar-kantor")
+        assert code == 5 and out == "", err
+        shown = url.render_as_string(hide_password=True)
+        assert err.startswith(f"Basis data {shown} tidak dapat dibuka ({why}).\n")
+        assert "R4hasia-xyz" not in err and "Traceback" not in err
+
+
 def test_a_setting_that_cannot_be_used(env, capsys, monkeypatch):
     monkeypatch.setenv("WEBHOOK_PORT", "delapan")
     assert run(capsys, "daftar-kantor") == (
