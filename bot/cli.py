@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -373,8 +374,6 @@ def _fail(failure: Failure, error: BaseException | None, debug: bool, secret: st
 
 
 def _wants_debug(argv: list[str]) -> bool:
-    import os
-
     return "--debug" in argv or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG"
 
 
