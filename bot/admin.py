@@ -52,6 +52,9 @@ from storage.models import (
     Worksheet,
 )
 
+XLSX = (".xlsx",)
+EXCEL = "Excel (.xlsx)"
+
 
 class AdminError(Exception):
     """An admin command cannot be done; the text is for the admin, in Indonesian."""
@@ -149,7 +152,7 @@ async def import_office_file(args: argparse.Namespace, settings: Settings) -> in
 
 async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
     """Import the PK indicators of an office from an xlsx workbook."""
-    input_file(args.berkas, (".xlsx", ".xlsm"), "Excel (.xlsx)", "pk.xlsx")
+    input_file(args.berkas, (*XLSX, ".xlsm"), EXCEL, "pk.xlsx")
     try:
         rows = read_pk(args.berkas, per_quarter=args.per_triwulan)
     except OfficeFileError as exc:
@@ -165,7 +168,7 @@ async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
 
 async def write_pk_template(args: argparse.Namespace, settings: Settings) -> int:
     """Write a blank PK workbook a planner can fill in Excel."""
-    output_file(args.berkas, "pk.xlsx")
+    output_file(args.berkas, "pk.xlsx", XLSX, EXCEL)
     write_template(args.berkas)
     print(texts.render("admin/templat_ditulis", berkas=args.berkas))
     return 0
@@ -451,7 +454,7 @@ def _write_log(path: Path, office: Office, period: Period, events: list[EventRow
 
 async def export_log(args: argparse.Namespace, settings: Settings) -> int:
     """Export one cycle's event log to an xlsx workbook."""
-    target = output_file(Path(args.berkas), "log-tw3.xlsx")
+    target = output_file(Path(args.berkas), "log-tw3.xlsx", XLSX, EXCEL)
 
     async def work(session: AsyncSession) -> str:
         office = await _office(session, args.kantor)

@@ -178,10 +178,13 @@ def input_file(path: Path, suffixes: tuple[str, ...], kind: str, example: str) -
     return path
 
 
-def output_file(path: Path, example: str) -> Path:
-    """A file to write: not a folder, and its folder exists or can be made."""
+def output_file(path: Path, example: str, suffixes: tuple[str, ...] = (), kind: str = "") -> Path:
+    """A file to write: not a folder, of one of ``suffixes`` (if given), in a folder that exists
+    or can be made."""
     if path.is_dir():
         raise Failure(ExitCode.FILE, "berkas_folder", berkas=path, contoh=example)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise Failure(ExitCode.FILE, "berkas_jenis", berkas=path, jenis=kind, contoh=example)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -286,6 +286,12 @@ def test_file_arguments_are_named_precisely(env, capsys):
     for name, said in cases.items():
         assert run(capsys, "impor-pk", "kecamatan-sukamaju", name) == (3, "", said), name
     assert run(capsys, "templat-pk", "folder.xlsx")[0] == 3
+    assert run(capsys, "templat-pk", "pk.csv") == (
+        3,
+        "",
+        "pk.csv bukan berkas Excel (.xlsx).\nPilih berkas Excel (.xlsx), mis. pk.xlsx\n",
+    )
+    assert not (env / "pk.csv").exists()
     assert run(capsys, "cadangkan", ".")[0] == 3
     code, _, err = run(capsys, "ekspor-log", "kecamatan-sukamaju", "TW III 2026", ".")
     assert code == 3 and err.startswith(". adalah folder, bukan berkas.")
