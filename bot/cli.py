@@ -190,7 +190,10 @@ def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
         return int(ExitCode.INTERRUPTED)
     except Exception as error:
         failure = explain(
-            error, base_url=settings.telegram_base_url, database_url=settings.database_url
+            error,
+            base_url=settings.telegram_base_url,
+            database_url=settings.database_url,
+            listen=f"{settings.webhook_listen}:{settings.webhook_port}",
         )
         return _fail(failure, error, debug, secret)
 

@@ -94,7 +94,7 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def explain(exc: BaseException, *, base_url: str, database_url: str) -> Failure:
+def explain(exc: BaseException, *, base_url: str, database_url: str, listen: str = "") -> Failure:
     """The user's words for ``exc``; a Failure with INTERNAL when it is a bug."""
     from sqlalchemy import exc as sa_exc
     from telegram import error as tg_error
@@ -127,6 +127,9 @@ def explain(exc: BaseException, *, base_url: str, database_url: str) -> Failure:
             return Failure(ExitCode.DATABASE, "basis_data", url=url, sebab=_db_reason(original))
         if isinstance(item, OSError) and _from_database_code(item):
             return Failure(ExitCode.DATABASE, "basis_data", url=url, sebab=_reason(item))
+    for item in chain:
+        if isinstance(item, OSError) and item.errno == errno.EADDRINUSE:
+            return Failure(ExitCode.SETTINGS, "alamat_dipakai", alamat=listen)
     return Failure(ExitCode.INTERNAL, "galat", jenis=type(exc).__name__)
 
 

@@ -336,3 +336,28 @@ async def test_periksa_against_the_emulator(tmp_path: Path, emu: BotApiEmulator)
     assert '✗ Zona waktu: "Asia/Atlantis" tidak dikenal.' in out
     assert out.splitlines()[-1].startswith("2 pemeriksaan gagal;")
     assert SECRET not in out and "Traceback" not in out
+
+
+async def test_webhook_port_in_use(tmp_path: Path, emu: BotApiEmulator):
+    from tests.botproc import TOKEN
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = clean_env(
+            tmp_path,
+            TELEGRAM_TOKEN=TOKEN,
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{emu.port}",
+            TELEGRAM_WEBHOOK_URL="https://kinerja.contoh.invalid/telegram",
+            TELEGRAM_WEBHOOK_SECRET="rahasia_webhook",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+        code, out, err = await cli_process(env, "jalan")
+    assert code == 4, err
+    assert err.endswith(
+        f"Alamat 127.0.0.1:{port} untuk webhook sudah dipakai proses lain.\n"
+        "Hentikan proses itu (mungkin bot yang sudah berjalan) atau ganti WEBHOOK_PORT di .env.\n"
+    )
+    assert "Traceback" not in err and TOKEN not in out + err
