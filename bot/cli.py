@@ -50,8 +50,9 @@ class RedactSecret(logging.Filter):
             record.msg = message.replace(self.secret, "***")
             record.args = None
         if record.exc_info and not record.exc_text:
-            trace = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = trace.replace(self.secret, "***")
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "***")
         return True
 
 
@@ -116,6 +117,8 @@ def _configure_logging(settings: Settings, debug: bool) -> None:
     if token:
         redact = RedactSecret(token)
         for handler in logging.getLogger().handlers:
+            for old in [f for f in handler.filters if isinstance(f, RedactSecret)]:
+                handler.removeFilter(old)  # one per handler: the token of this run
             handler.addFilter(redact)
 
 
