@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.failures import input_file, output_file
 from bot.settings import Settings
 from flows.core import texts
 from flows.core.context import Ctx, SystemClock
@@ -53,6 +54,9 @@ from storage.models import (
     StepDeadline,
     Worksheet,
 )
+
+XLSX = (".xlsx",)
+EXCEL = "Excel (.xlsx)"
 
 
 class AdminError(Exception):
@@ -154,6 +158,7 @@ async def import_office_file(args: argparse.Namespace, settings: Settings) -> in
 
 async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
     """Import the PK indicators of an office from an xlsx workbook."""
+    input_file(args.berkas, (*XLSX, ".xlsm"), EXCEL, "pk.xlsx")
     try:
         rows = read_pk(args.berkas, per_quarter=args.per_triwulan)
     except OfficeFileError as exc:
@@ -171,6 +176,7 @@ async def import_pk_file(args: argparse.Namespace, settings: Settings) -> int:
 
 async def write_pk_template(args: argparse.Namespace, settings: Settings) -> int:
     """Write a blank PK workbook a planner can fill in Excel."""
+    output_file(args.berkas, "pk.xlsx", XLSX, EXCEL)
     write_template(args.berkas)
     print(texts.render("admin/templat_ditulis", berkas=args.berkas))
     return 0
@@ -180,6 +186,11 @@ async def reissue_invite(args: argparse.Namespace, settings: Settings) -> int:
     """A new single-use invite code for one person (the old unused ones die)."""
 
     async def work(session: AsyncSession) -> str:
+        office = await _office(session, args.kantor)
+        problems: list[str] = []
+        await _acting_person(session, office, args.nip, problems)
+        if problems:  # said here: no file is involved, so not the import's words
+            raise AdminError("\n".join(problems))
         now = SystemClock().now()
         code = await reissue_invite_flow(session, args.kantor, args.nip, now=now)
         return await invite_message(
@@ -467,7 +478,7 @@ def _write_log(path: Path, office: Office, period: Period, events: list[EventRow
 
 async def export_log(args: argparse.Namespace, settings: Settings) -> int:
     """Export one cycle's event log to an xlsx workbook."""
-    target = Path(args.berkas)
+    target = output_file(Path(args.berkas), "log-tw3.xlsx", XLSX, EXCEL)
 
     async def work(session: AsyncSession) -> str:
         office = await _office(session, args.kantor)
@@ -539,7 +550,7 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     database = make_url(url).database or ""
     source = Path(database)
-    target = Path(args.berkas)
+    target = output_file(Path(args.berkas), "cadangan/kinerja.db")
     if database in ("", ":memory:") or not source.is_file():
         print(texts.render("admin/cadangan_sumber_tidak_ada", sumber=database))
         return 1

@@ -156,7 +156,10 @@ async def run_telegram(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if documents.executor is not None:
-                documents.executor.shutdown(wait=False, cancel_futures=True)
+                # Wait for the pool's manager thread, so its queues (and their semaphores) are
+                # released now and not at some later garbage collection.
+                pool, documents.executor = documents.executor, None
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
     await db.dispose()
     log.info("bot stopped")
 

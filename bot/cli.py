@@ -1,88 +1,38 @@
-"""Command line: run the bot, and the admin tools (import an office, open a cycle, ...)."""
+"""The ``kinerja-bot`` command line: parse (:mod:`bot.cli_parser`), run, and explain failures.
+
+The commands are listed in :mod:`bot.commands`. Every failure ends in one or two Indonesian
+lines and an exit code from :class:`bot.failures.ExitCode`; the traceback only with ``--debug``
+or ``LOG_LEVEL=DEBUG``, with the token masked.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
+import os
 import sys
-from collections.abc import Callable, Coroutine
+import threading
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import click
+
+from bot.cli_parser import PROG, build_cli, command_names, package_version, usage_failure
+from bot.commands import Spec
+from bot.failures import ExitCode, Failure, explain, output_folder, redacted, settings_failure
 from bot.settings import Settings
 from flows.core import texts
 
-Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+__all__ = ["PROG", "build_cli", "command_names", "main", "package_version"]
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kinerja-bot", description=texts.render("admin/deskripsi"))
-    sub = p.add_subparsers(dest="perintah")
-    sub.add_parser("jalan", help="menjalankan bot (Telegram); tanpa TELEGRAM_TOKEN: demo luring")
-    s = sub.add_parser("demo", help="demo luring: satu siklus lengkap kantor contoh, tanpa token")
-    s.add_argument(
-        "--keluaran",
-        type=Path,
-        default=Path("out"),
-        help="folder untuk laporan PDF dan rekap xlsx (bawaan: ./out)",
-    )
-    s = sub.add_parser("impor-kantor", help="mengimpor berkas kantor (YAML)")
-    s.add_argument("berkas", type=Path)
-    s = sub.add_parser("impor-pk", help="mengimpor indikator PK dari xlsx")
-    s.add_argument("kantor")
-    s.add_argument("berkas", type=Path)
-    s.add_argument(
-        "--per-triwulan",
-        action="store_true",
-        help="target di berkas per triwulan (bukan s.d. triwulan)",
-    )
-    s = sub.add_parser("skema", help="menulis JSON Schema berkas kantor dan preset SOP")
-    s.add_argument(
-        "--keluaran",
-        type=Path,
-        default=Path("skema"),
-        help="folder tujuan (bawaan: ./skema)",
-    )
-    s = sub.add_parser("templat-pk", help="menulis templat xlsx PK yang kosong")
-    s.add_argument("berkas", type=Path)
-    s = sub.add_parser("buka-siklus", help="membuka pengumpulan data dan membagikan kertas kerja")
-    s.add_argument("kantor")
-    s.add_argument("periode", nargs="?", default="", help='mis. "TW III 2026"')
-    s.add_argument("--catatan", default="")
-    s = sub.add_parser("undangan-baru", help="membuat kode undangan baru untuk seorang pegawai")
-    s.add_argument("kantor")
-    s.add_argument("nip")
-    _operations(sub)
-    return p
-
-
-def _operations(sub: argparse._SubParsersAction) -> None:
-    """The operator's commands: look at offices, people and cycles; backups; Plt / Plh."""
-    sub.add_parser("daftar-kantor", help="daftar kantor, jumlah pegawai aktif, siklus berjalan")
-    s = sub.add_parser("daftar-orang", help="pegawai sebuah kantor, pendaftaran dan Plt/Plh")
-    s.add_argument("kantor")
-    s = sub.add_parser("siklus", help="keadaan sebuah siklus dan log kejadiannya")
-    s.add_argument("kantor")
-    s.add_argument("periode", nargs="?", default="", help='mis. "TW III 2026" (bawaan: terakhir)')
-    s = sub.add_parser("ekspor-log", help="log kejadian sebuah siklus ke xlsx untuk auditor")
-    s.add_argument("kantor")
-    s.add_argument("periode", help='mis. "TW III 2026"')
-    s.add_argument("berkas", type=Path)
-    s = sub.add_parser("cadangkan", help="mencadangkan basis data SQLite selagi bot berjalan")
-    s.add_argument("berkas", type=Path)
-    s = sub.add_parser("plt", help="menetapkan Plt/Plh untuk sebuah peran")
-    s.add_argument("kantor")
-    s.add_argument("nip")
-    s.add_argument("peran", help="camat, sekcam, perencana atau kasi")
-    s.add_argument("mulai", help="tanggal mulai, DD-MM-YYYY atau YYYY-MM-DD")
-    s.add_argument("sampai", help="tanggal selesai (termasuk), DD-MM-YYYY atau YYYY-MM-DD")
-    s.add_argument("--jenis", default="Plt", help="Plt atau Plh (bawaan: Plt)")
-    s.add_argument("--alasan", default="")
-    s = sub.add_parser("plt-hapus", help="menghapus penetapan Plt/Plh menurut ID-nya")
-    s.add_argument("kantor")
-    s.add_argument("id")
-    s.add_argument("--alasan", default="")
+# --- running ---------------------------------------------------------------------------------
 
 
 class RedactSecret(logging.Filter):
@@ -100,8 +50,9 @@ class RedactSecret(logging.Filter):
             record.msg = message.replace(self.secret, "***")
             record.args = None
         if record.exc_info and not record.exc_text:
-            trace = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = trace.replace(self.secret, "***")
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "***")
         return True
 
 
@@ -109,6 +60,12 @@ def _has_token(settings: Settings) -> bool:
     from bot.bootstrap import telegram_enabled, whatsapp_enabled
 
     return telegram_enabled(settings) or whatsapp_enabled(settings)
+
+
+def _token(settings: Settings | None) -> str | None:
+    if settings is None or settings.telegram_token is None:
+        return None
+    return settings.telegram_token.get_secret_value() or None
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,9 +84,11 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.offline.demo import DemoError
     from bot.offline.demo import run_demo as demo
 
+    out = Path(getattr(args, "keluaran", None) or "out")
+    output_folder(out)  # checked before the cycle is played
     _readable_stdout()
     try:
-        await demo(getattr(args, "keluaran", None) or Path("out"), echo=_echo)
+        await demo(out, echo=_echo)
     except DemoError as exc:
         print(texts.render("demo/gagal", alasan=str(exc)))
         return 1
@@ -147,53 +106,100 @@ def _readable_stdout() -> None:
         reconfigure(errors="replace")
 
 
-async def write_schema_files(args: argparse.Namespace, settings: Settings) -> int:
-    """``skema``: the JSON Schema of both files (logic in bot/schema_cmd.py)."""
-    from bot.schema_cmd import write_schemas
-
-    for path in write_schemas(args.keluaran):
-        print(texts.render("admin/skema_ditulis", berkas=path))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
+def _configure_logging(settings: Settings, debug: bool) -> None:
     logging.basicConfig(
-        level=settings.log_level,
+        level=logging.DEBUG if debug else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.telegram_token is not None:
-        redact = RedactSecret(settings.telegram_token.get_secret_value())
+    token = _token(settings)
+    if token:
+        redact = RedactSecret(token)
         for handler in logging.getLogger().handlers:
+            for old in [f for f in handler.filters if isinstance(f, RedactSecret)]:
+                handler.removeFilter(old)  # one per handler: the token of this run
             handler.addFilter(redact)
-    args = _parser().parse_args(argv)
-    from bot import admin
 
-    commands: dict[str, Command] = {
-        "jalan": run_bot,
-        "demo": run_demo,
-        "impor-kantor": admin.import_office_file,
-        "impor-pk": admin.import_pk_file,
-        "templat-pk": admin.write_pk_template,
-        "skema": write_schema_files,
-        "buka-siklus": admin.open_cycle,
-        "undangan-baru": admin.reissue_invite,
-        "daftar-kantor": admin.list_offices,
-        "daftar-orang": admin.list_people,
-        "siklus": admin.show_cycle,
-        "ekspor-log": admin.export_log,
-        "cadangkan": admin.backup,
-        "plt": admin.add_acting,
-        "plt-hapus": admin.remove_acting,
-    }
-    command = commands[args.perintah or "jalan"]
+
+def _fail(failure: Failure, error: BaseException | None, debug: bool, secret: str | None) -> int:
+    """Print the failure's lines on stderr (and the masked traceback with --debug)."""
+    if debug and error is not None:
+        trace = "".join(traceback.format_exception(error))
+        print(redacted(trace, secret), file=sys.stderr, end="")
+    print(redacted(failure.message(), secret), file=sys.stderr)
+    return int(failure.code)
+
+
+def _wants_debug(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _wants_debug(argv)
     try:
-        return asyncio.run(command(args, settings))
+        chosen = build_cli().main(args=argv, prog_name=PROG, standalone_mode=False)
+    except click.UsageError as error:  # the command line itself: no traceback to show
+        return _fail(usage_failure(error), None, debug, None)
+    except Failure as failure:
+        return _fail(failure, None, debug, None)
+    except click.Abort:
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(chosen, int):  # --bantuan or --versi
+        return chosen
+    if chosen is None:
+        return 0
+    spec, params = chosen
+    return _run(spec, params, debug)
+
+
+async def _settled(work: Awaitable[int]) -> int:
+    """Run ``work``; when it fails, let the database threads finish while the loop still runs.
+
+    aiosqlite stops a connection that failed to open from its own thread and reports back to
+    the loop; if the loop is already closed that thread prints a traceback on stderr.
+    """
+    try:
+        return await work
+    except Exception:
+        from aiosqlite import core
+
+        worker = getattr(core, "_connection_worker_thread", None)
+        for thread in threading.enumerate():
+            if worker is not None and getattr(thread, "_target", None) is worker:
+                await asyncio.to_thread(thread.join, 2)
+        raise
+
+
+def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
+    try:
+        settings = Settings()
+    except Exception as error:  # a value in .env or the environment that cannot be used
+        return _fail(settings_failure(error), error, debug, None)
+    debug = debug or settings.log_level.upper() == "DEBUG"
+    secret = _token(settings)
+    _configure_logging(settings, debug)
+    values = {p.name: params[p.name] for p in spec.params}
+    for p in spec.params:
+        if p.path and values[p.name] is not None:
+            values[p.name] = Path(values[p.name])
+    module, _, name = spec.target.partition(":")
+    command: Command = getattr(importlib.import_module(module), name)
+    try:
+        return asyncio.run(_settled(command(argparse.Namespace(**values), settings)))
     except KeyboardInterrupt:
-        return 130
+        return int(ExitCode.INTERRUPTED)
+    except Exception as error:
+        failure = explain(
+            error,
+            base_url=settings.telegram_base_url,
+            database_url=settings.database_url,
+            listen=f"{settings.webhook_listen}:{settings.webhook_port}",
+        )
+        return _fail(failure, error, debug, secret)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,18 @@ from the pydantic models, so they never drift from what the bot reads; the copie
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from bot.settings import Settings
+from flows.core import texts
 from flows.setup.office_schema import OfficeFileModel
 from flows.sop.preset import PresetFile
 
-__all__ = ["SCHEMAS", "schema_text", "write_schemas"]
+__all__ = ["SCHEMAS", "schema_text", "write_schema_files", "write_schemas"]
 
 #: File name -> the model whose JSON Schema it holds.
 SCHEMAS: dict[str, type[BaseModel]] = {
@@ -41,3 +44,10 @@ def write_schemas(out_dir: Path) -> list[Path]:
         path.write_text(schema_text(model), encoding="utf-8")
         written.append(path)
     return written
+
+
+async def write_schema_files(args: argparse.Namespace, settings: Settings) -> int:
+    """``kinerja-bot skema``: write both schemas and say where."""
+    for path in write_schemas(args.keluaran):
+        print(texts.render("admin/skema_ditulis", berkas=path))
+    return 0

@@ -75,3 +75,7 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
     await emulator.start()
     yield emulator
     await emulator.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: runs the bot or the demo as a separate process")

@@ -636,8 +636,8 @@ async def _join_children(
         if child.is_alive():
             child.terminate()
             await asyncio.to_thread(child.join, 5)
-    # The pool's semaphores unlink themselves when collected; collect them while the tracker
-    # still runs, or stopping it unlinks them first and their finalizers fail later.
+    # The pool's queues unregister their semaphores from the tracker when they are collected;
+    # stopping the tracker before that makes it report them as leaked.
     gc.collect()
     current = _tracker_pid()
     if current is not None and current != tracker:
