@@ -31,6 +31,8 @@ class Inbound:
     message_ref: str = ""  # the channel's id of the message that carried the button
     file: InboundFile | None = None
     display_name: str = ""
+    edited: bool = False  # an edit of an earlier message: never taken as a new answer
+    other: str = ""  # content that is neither text nor a file ("voice", "sticker", ...)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,9 @@ class Core:
         if ctx.person is None and inbound.command not in PUBLIC_COMMANDS:
             ctx.reply(texts.render("umum/orang_asing"))
             return
-        if inbound.button:
+        if inbound.edited:
+            ctx.reply(texts.render("umum/pesan_diedit"))
+        elif inbound.button:
             await self._tap(ctx, inbound.button)
         elif inbound.command:
             handler = self.router.commands.get(inbound.command)

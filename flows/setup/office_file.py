@@ -34,6 +34,7 @@ from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeCalendar, O
 from flows.domain.capaian import AGGREGATIONS, DEFAULT_SCALE, POLARITIES, PredikatScale
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
 from flows.domain.numparse import parse_number
+from flows.setup.limits import check_yaml_text
 
 __all__ = [
     "DEFAULT_PRESETS",
@@ -917,6 +918,11 @@ def parse_office_yaml(
     default_tz: str = "Asia/Jakarta",
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
+    bound = check_yaml_text(text)
+    if bound is not None:
+        problems = Problems()
+        problems.add("berkas", bound)
+        raise OfficeFileError(problems.errors)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
