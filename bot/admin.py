@@ -70,9 +70,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_token is None:
         print(texts.render("admin/tanpa_token"))
         return 0
-    from bot.bootstrap import run_telegram
+    from bot.bootstrap import StartupError, run_telegram
 
-    await run_telegram(settings)
+    try:
+        await run_telegram(settings)
+    except StartupError as exc:
+        print(str(exc))
+        return 2
     return 0
 
 
