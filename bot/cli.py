@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot import redact
 from bot.settings import Settings
 from flows.core import texts
 
@@ -71,30 +72,13 @@ def _operations(sub: argparse._SubParsersAction) -> None:
     s.add_argument("sampai", help="tanggal selesai (termasuk), DD-MM-YYYY atau YYYY-MM-DD")
     s.add_argument("--jenis", default="Plt", help="Plt atau Plh (bawaan: Plt)")
     s.add_argument("--alasan", default="")
+    sub.add_parser("surat-mati", help="pesan masuk yang gagal diproses (dead letter)")
+    s = sub.add_parser("surat-mati-ulang", help="memproses ulang pesan masuk yang gagal")
+    s.add_argument("id", nargs="*", help="ID yang diulang (bawaan: semua)")
     s = sub.add_parser("plt-hapus", help="menghapus penetapan Plt/Plh menurut ID-nya")
     s.add_argument("kantor")
     s.add_argument("id")
     s.add_argument("--alasan", default="")
-
-
-class RedactSecret(logging.Filter):
-    """Replace a secret (the bot token) in any log record that still carries it."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secret:
-            return True
-        message = record.getMessage()
-        if self.secret in message:
-            record.msg = message.replace(self.secret, "***")
-            record.args = None
-        if record.exc_info and not record.exc_text:
-            trace = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = trace.replace(self.secret, "***")
-        return True
 
 
 def _has_token(settings: Settings) -> bool:
@@ -147,10 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.telegram_token is not None:
-        redact = RedactSecret(settings.telegram_token.get_secret_value())
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(redact)
+    secrets = (settings.telegram_token, settings.telegram_webhook_secret)
+    redact.install(*(s.get_secret_value() for s in secrets if s is not None))
     args = _parser().parse_args(argv)
     from bot import admin
 
@@ -169,12 +151,17 @@ def main(argv: list[str] | None = None) -> int:
         "cadangkan": admin.backup,
         "plt": admin.add_acting,
         "plt-hapus": admin.remove_acting,
+        "surat-mati": admin.list_dead_letters,
+        "surat-mati-ulang": admin.replay_dead_letters,
     }
     command = commands[args.perintah or "jalan"]
     try:
         return asyncio.run(command(args, settings))
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a library error may quote the token: log it through the filter
+        logging.getLogger("kinerja-bot").exception("stopped by an error")
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from flows.core.conversation import clear_state, get_state, set_state
 from flows.core.messages import Outbound
 from flows.core.router import Router
 from flows.domain.capaian import is_sedang_or_below
-from flows.domain.numparse import parse_number
+from flows.domain.numparse import has_visible_text, parse_number
 from flows.domain.periods import Period
+from flows.setup.limits import evidence_allowed
 from flows.sop import review as sheet_review
 from flows.sop.preset import load_preset
 from flows.sop.sheet_data import FILLABLE, Item, active_sheet, sheet_items
@@ -88,6 +89,9 @@ async def on_message(ctx: Ctx) -> None:
     elif step == "konfirmasi":
         await _answer_number(ctx, state, ws, item, state["field"], text)
     elif step in ("kendala", "upaya"):
+        if not has_visible_text(text):  # blank, invisible-only, or a voice note / sticker
+            await _ask_optional(ctx, state, ws, item, step)
+            return
         if len(text) > MAX_TEXT:
             ctx.reply(texts.render("isi/teks_terlalu_panjang", maks=MAX_TEXT))
             return
@@ -320,6 +324,9 @@ async def _save_evidence(ctx: Ctx, item: Item, state: dict[str, Any]) -> None:
     inbound = ctx.inbound
     assert inbound is not None and inbound.file is not None
     f = inbound.file
+    if not evidence_allowed(f.file_name, f.mime):
+        ctx.reply(texts.render("isi/jenis_berkas_ditolak"))
+        return
     if f.size > MAX_FILE_BYTES or not f.content:
         ctx.reply(texts.render("isi/berkas_terlalu_besar", maks_mb=MAX_FILE_BYTES // 2**20))
         return
