@@ -63,7 +63,7 @@ def mark_failed(row: InboxItem, now: datetime, error: str, *, final: bool = Fals
     if final or row.attempts >= MAX_ATTEMPTS:
         row.status, row.handled_at, row.not_before = "dead", now, None
         return True
-    row.not_before = now + timedelta(seconds=min(2**row.attempts, 300))
+    row.not_before = now + timedelta(seconds=min(2 ** min(row.attempts, 20), 300))
     return False
 
 

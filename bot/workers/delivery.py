@@ -227,7 +227,8 @@ class Delivery(Drainer):
             if row is None:
                 return
             row.attempts += 1
-            delay = seconds if seconds is not None else min(2.0**row.attempts, MAX_BACKOFF)
+            backoff = min(2.0 ** min(row.attempts, 20), MAX_BACKOFF)
+            delay = seconds if seconds is not None else backoff
             row.not_before = now + timedelta(seconds=delay)
             if now - row.created_at >= self.patience and not row.last_error:
                 row.last_error = "still undelivered after the patience window"
