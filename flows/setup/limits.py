@@ -15,7 +15,7 @@ MAX_YAML_BYTES = 2 * 1024 * 1024
 MAX_YAML_DEPTH = 20
 MAX_YAML_ALIASES = 100
 MAX_XLSX_BYTES = 10 * 1024 * 1024
-MAX_XLSX_UNPACKED = 100 * 1024 * 1024  # all members of the zip, uncompressed
+MAX_XLSX_UNPACKED = 30 * 1024 * 1024  # all members of the zip, uncompressed
 MAX_XLSX_RATIO = 200  # a member packed tighter than this is a zip bomb
 MAX_XLSX_ROWS = 5000
 MAX_XLSX_COLUMNS = 200
@@ -90,6 +90,7 @@ def check_yaml_text(text: str | bytes) -> str | None:
 
 
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
+_ROW = re.compile(rb"<(?:\w+:)?row[ >]")
 
 
 def _column_number(letters: bytes) -> int:
@@ -97,6 +98,28 @@ def _column_number(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + (ch - 64)
     return n
+
+
+def _too_many_rows(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """The sheet's declared dimension, then its actual ``<row`` count, streamed."""
+    rows = 0
+    tail = b""
+    with archive.open(member) as sheet:
+        head = sheet.read(4096)
+        found = _DIMENSION.search(head)
+        if found and (
+            int(found.group(2)) > MAX_XLSX_ROWS or _column_number(found.group(1)) > MAX_XLSX_COLUMNS
+        ):
+            return True
+        chunk = head
+        while chunk:
+            block = tail + chunk
+            rows += len(_ROW.findall(block)) - len(_ROW.findall(tail))
+            if rows > MAX_XLSX_ROWS:
+                return True
+            tail = block[-16:]
+            chunk = sheet.read(1 << 20)
+    return False
 
 
 def check_xlsx_bytes(data: bytes) -> str | None:
@@ -114,16 +137,13 @@ def check_xlsx_bytes(data: bytes) -> str | None:
                     m.compress_size, 1
                 ):
                     return "berkas_terlalu_besar"
-            for m in members:
-                if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml"):
-                    with archive.open(m) as sheet:
-                        head = sheet.read(4096)
-                    found = _DIMENSION.search(head)
-                    if found and (
-                        int(found.group(2)) > MAX_XLSX_ROWS
-                        or _column_number(found.group(1)) > MAX_XLSX_COLUMNS
-                    ):
-                        return "terlalu_banyak_baris"
+            sheets = [
+                m
+                for m in members
+                if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
+            ]
+            if any(_too_many_rows(archive, m) for m in sheets):
+                return "terlalu_banyak_baris"
     except (zipfile.BadZipFile, OSError, ValueError):
         return None  # not a zip at all: the workbook reader says it cannot be opened
     return None
