@@ -83,14 +83,17 @@ async def on_message(ctx: Ctx) -> None:
     if inbound.file is not None:
         ctx.reply(texts.render("isi/bukan_saatnya_bukti"))
         return
+    if inbound.other:  # a voice note, sticker, location ...: ask the same question again
+        await _ask_again(ctx, state, ws, item, step)
+        return
     text = inbound.text.strip()
     if step in ("nilai", "pembilang", "penyebut"):
         await _answer_number(ctx, state, ws, item, step, text)
     elif step == "konfirmasi":
         await _answer_number(ctx, state, ws, item, state["field"], text)
     elif step in ("kendala", "upaya"):
-        if not has_visible_text(text):  # blank, invisible-only, or a voice note / sticker
-            await _ask_optional(ctx, state, ws, item, step)
+        if not has_visible_text(text):  # blank or invisible-only: ask again
+            await _ask_again(ctx, state, ws, item, step)
             return
         if len(text) > MAX_TEXT:
             ctx.reply(texts.render("isi/teks_terlalu_panjang", maks=MAX_TEXT))
@@ -101,6 +104,16 @@ async def on_message(ctx: Ctx) -> None:
             item.entry.upaya = text
         item.entry.updated_at = ctx.now
         await _after_text(ctx, state, ws, item, step)
+    else:
+        ctx.reply(texts.render("isi/pakai_tombol"))
+
+
+async def _ask_again(ctx: Ctx, state: dict[str, Any], ws: Worksheet, item: Item, step: str) -> None:
+    """Repeat the open question, changing nothing."""
+    if step in ("nilai", "pembilang", "penyebut"):
+        await _ask_field(ctx, state, item, step, again=True)
+    elif step in ("kendala", "upaya"):
+        await _ask_optional(ctx, state, ws, item, step)
     else:
         ctx.reply(texts.render("isi/pakai_tombol"))
 
