@@ -26,6 +26,9 @@ pytestmark = pytest.mark.slow
 
 PRESET = "kebasen-pengukuran"
 KILLS = 32
+#: Kills while the final documents render, in a row: below the document worker's poison-pill
+#: limit (a render that dies three times is given up and the recipients are told).
+RENDER_KILLS = 2
 
 
 def children_of(pid: int) -> list[int]:
@@ -61,11 +64,9 @@ class CrashPilot(Autopilot):
         await self.bot.kill()
         self.kills += 1
         for _ in range(100):
-            alive = [w for w in workers if os.path.exists(f"/proc/{w}") and children_of(1) and
-                     _not_zombie(w)]  # fmt: skip
-            if not alive:
+            if not [w for w in workers if _not_zombie(w)]:
                 break
-            await asyncio.sleep(0.05)  # waiting on the kernel to reap the workers
+            await asyncio.sleep(0.05)  # waiting on the kernel to end the workers
         self.orphans += [w for w in workers if _not_zombie(w)]
         await self.bot.start()
 
@@ -95,7 +96,7 @@ class CrashPilot(Autopilot):
         else:
             assert say is not None
             update_id = self.emu.user_sends_text(user.id, say, first_name=user.name)
-        if self.kills < KILLS and self.rng.random() < 0.8:
+        if self.kills < KILLS - RENDER_KILLS:
             # The moment of the crash: somewhere from "not yet fetched" to "mid-delivery".
             await asyncio.sleep(self.rng.uniform(0, 0.6))
             await self.crash()
@@ -139,7 +140,8 @@ async def test_a_full_cycle_survives_32_kills(
     pilot = CrashPilot(emu, db, bot, seed=13)
     try:
         cycle = await asyncio.wait_for(pilot.run(), timeout=900)
-        while pilot.kills < KILLS:  # the documents render now: kill mid-render too
+        for _ in range(RENDER_KILLS):  # the documents render now: kill mid-render too
+            await asyncio.sleep(pilot.rng.uniform(0.5, 3))  # a moment inside the render
             await pilot.crash()
         for _ in range(2400):
             async with db.transaction() as s:
@@ -152,8 +154,9 @@ async def test_a_full_cycle_survives_32_kills(
                 break
             await asyncio.sleep(0.1)  # polling a condition, not waiting for time
         await pilot.settle()
-        assert bot.proc is not None
-        survivors = children_of(bot.proc.pid)
+        while pilot.kills < KILLS:  # if the chain had fewer acts: kills at rest, then restarts
+            await pilot.crash()
+        await pilot.settle()
     finally:
         await bot.stop()
 
@@ -174,7 +177,7 @@ async def test_a_full_cycle_survives_32_kills(
     assert acts["langkah.kembalikan"] == 2, acts  # telaah and sahkan, once each
     assert acts["lembar.kembalikan"] == 1, acts
     assert sorted(j.kind for j in jobs) == ["laporan", "rekap"]
-    assert all(j.status == "done" for j in jobs)
+    assert [(j.status, j.error) for j in jobs] == [("done", "")] * 2
     assert {r.status for r in inbox_rows} == {"done"}
     # Every promised message delivered, in order per chat (a duplicate per kill at most).
     assert {r.status for r in rows} <= {"sent", "skipped"}, Counter(r.status for r in rows)
@@ -193,4 +196,3 @@ async def test_a_full_cycle_survives_32_kills(
         assert in_order(expected, seen), address
         duplicates += len(seen) - len(expected)
     assert duplicates <= pilot.kills
-    assert survivors == [] or all(_not_zombie(p) for p in survivors)

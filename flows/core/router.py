@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +21,28 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Ctx], Awaitable[None]]
 Action = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
 
+#: The longest button token a tap may carry (``ButtonToken.token`` is String(16)).
+TOKEN_MAX = 16
 # Commands a person may use without being registered.
 PUBLIC_COMMANDS = frozenset({"start"})
+
+
+def _clean(inbound: Inbound) -> Inbound:
+    """Drop NUL characters (no database column may hold them) and bound a tapped token."""
+    button = inbound.button
+    if button and (len(button) > TOKEN_MAX or not button.isascii() or not button.isprintable()):
+        button = "-"  # no such token: answered "expired"
+    file = inbound.file
+    if file is not None:
+        file = replace(file, file_name=file.file_name.replace("\x00", ""))
+    return replace(
+        inbound,
+        file=file,
+        text=inbound.text.replace("\x00", ""),
+        args=inbound.args.replace("\x00", ""),
+        command=inbound.command.replace("\x00", "")[:64],
+        button=button,
+    )
 
 
 class Router:
@@ -59,6 +80,7 @@ class Core:
 
     async def handle(self, inbound: Inbound) -> Reply:
         """Handle one update; a repeated update (same key) changes nothing."""
+        inbound = _clean(inbound)
         now = self.clock.now()
         async with self.db.transaction() as session:
             if inbound.update_key:
