@@ -85,6 +85,8 @@ async def run_telegram(
 
     assert settings.telegram_token is not None
     check_webhook_settings(settings)
+    # Delivery handles a 429 itself (that chat waits); PTB's limiter would log each at ERROR.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     if clock is None:
         # TEST_CLOCK_FILE is for end-to-end tests only (time read from a file).
         clock = FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
