@@ -22,7 +22,13 @@ from storage.models import Cycle, DocumentJob, Event, InboxItem, Outbox
 from tests.botproc import BotProcess, User
 from tests.test_e2e_presets import Autopilot, office_file
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # About nine minutes: CI runs it once, in its SQLite pass (the default deployment).
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")), reason="run once in CI, on SQLite"
+    ),
+]
 
 PRESET = "kebasen-pengukuran"
 KILLS = 32
