@@ -162,7 +162,8 @@ async def run_telegram(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if documents.executor is not None:
-                documents.executor.shutdown(wait=False, cancel_futures=True)
+            if documents.executor is not None:  # wait for the worker process to exit
+                pool = documents.executor
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
     await db.dispose()
     log.info("bot stopped")
