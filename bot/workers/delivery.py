@@ -120,8 +120,18 @@ class Delivery(Drainer):
                 heads.append(row)
         return heads
 
-    async def drain(self) -> int:
-        """Send the due head of each chat; returns how many rows were finished."""
+    async def drain(self, passes: int = 100) -> int:
+        """Send what is due now, chat by chat in order; returns how many rows were finished."""
+        handled = 0
+        for _ in range(passes):
+            done = await self._pass()
+            handled += done
+            if not done:
+                break
+        return handled
+
+    async def _pass(self) -> int:
+        """Send the due head of each chat once."""
         handled = 0
         flooded: dict[tuple[str, str], float] = {}
         for row in await self.heads():
