@@ -18,9 +18,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bench.common import TOKEN, WIB, Fixed, Result, fresh_db, max_in_window
 from bench.fakeapi import FakeBotApi
 from bench.inbound import FAKE_URL
-from bot.bootstrap import build_router
 from bot.workers.delivery import Delivery
-from flows.core.router import Core
 from handlers.telegram import CHANNEL, TelegramSender, build_application
 from storage.db import Database
 from storage.models import Outbox
@@ -74,7 +72,7 @@ def _bare(fake: FakeBotApi) -> Application:
 async def as_built(workdir: Path, messages: int) -> list[Result]:
     fake = FakeBotApi()
     async with fresh_db(workdir, "fanout") as db:
-        app = build_application(TOKEN, FAKE_URL, FAKE_URL, Core(db, build_router(), Fixed(NOW)))
+        app = build_application(TOKEN, FAKE_URL, FAKE_URL)
         app.bot._request = (fake, fake)  # noqa: SLF001 - build_application takes no request
         seconds = await _deliver(db, app, fake, messages)
     peak = max_in_window(fake.sent)

@@ -34,7 +34,7 @@ async def _product(url: str) -> tuple[float, float]:
         await upgrade(db.engine)
         delivery = Delivery(db, {}, clock)
         core = Core(db, build_router(), clock, on_outbox=delivery.notify)
-        app = build_application(TOKEN, FAKE_URL, FAKE_URL, core)
+        app = build_application(TOKEN, FAKE_URL, FAKE_URL)
         app.bot._request = (fake, fake)  # noqa: SLF001 - build_application takes no request
         await app.initialize()
         await app.start()

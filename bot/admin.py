@@ -40,6 +40,7 @@ from flows.setup.pk_workbook import import_pk, read_pk, write_template
 from flows.sop import engine
 from flows.sop.cycle_admin import CycleError
 from flows.sop.preset import PresetError, load_preset, preset_ids
+from storage import inbox
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 from storage.models import (
@@ -74,13 +75,17 @@ async def _database(settings: Settings) -> Database:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bot on the configured channels; without any say plainly what is missing."""
-    from bot.bootstrap import run_telegram, telegram_enabled, whatsapp_enabled
+    from bot.bootstrap import StartupError, run_telegram, telegram_enabled, whatsapp_enabled
 
     if not telegram_enabled(settings) and not whatsapp_enabled(settings):
         print(texts.render("admin/tanpa_token"))
         return 0
 
-    await run_telegram(settings)
+    try:
+        await run_telegram(settings)
+    except StartupError as exc:
+        print(str(exc))
+        return 2
     return 0
 
 
@@ -671,3 +676,35 @@ async def remove_acting(args: argparse.Namespace, settings: Settings) -> int:
         return texts.render("admin/plt_dihapus", plt=acting, orang=person)
 
     return await _in_transaction(settings, work)
+
+
+# --- dead letters -------------------------------------------------------------------------
+
+
+async def list_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    """``surat-mati``: inbound updates that could not be handled, with their error."""
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            rows = await inbox.dead_letters(session)
+            print(texts.render("admin/surat_mati", rows=rows))
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def replay_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    """``surat-mati-ulang [ID ...]``: put dead letters (all, or these) back in the inbox.
+
+    A running bot handles them within seconds (its inbox worker sweeps on its own); a
+    letter that already took effect is recognised by its update id and changes nothing.
+    """
+    ids = [int(i) for i in getattr(args, "id", None) or [] if str(i).isdigit()] or None
+    db = await _database(settings)
+    try:
+        async with db.transaction() as session:
+            count = await inbox.replay(session, ids)
+        print(texts.render("admin/surat_mati_ulang", jumlah=count))
+    finally:
+        await db.dispose()
+    return 0

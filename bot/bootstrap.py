@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.settings import Settings
 from bot.workers.delivery import Delivery
+from bot.workers.inbox import InboxWorker
 from flows.chat import admin_cmds, ask, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
+from flows.core import texts
 from flows.core.context import Clock, SystemClock
 from flows.core.router import Core, Router
 from flows.sop.kinds import catalog as step_kinds
+from storage import retention
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -48,6 +53,32 @@ def whatsapp_enabled(settings: Settings) -> bool:
 def telegram_enabled(settings: Settings) -> bool:
     token = settings.telegram_token
     return token is not None and bool(token.get_secret_value().strip())
+
+
+class StartupError(Exception):
+    """The bot cannot start as configured; the message is for the operator (Indonesian)."""
+
+
+def check_webhook_settings(settings: Settings) -> None:
+    """Webhook mode without a valid secret would accept forged updates: refuse to start."""
+    if not settings.telegram_webhook_url:
+        return
+    secret = settings.telegram_webhook_secret
+    value = secret.get_secret_value() if secret is not None else ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+        raise StartupError(texts.render("admin/webhook_tanpa_rahasia"))
+
+
+async def prune_forever(db: Database, clock: Clock, days: int, every: float = 6 * 3600) -> None:
+    """Retention: prune old delivery and dedupe rows at start and then every few hours."""
+    while True:
+        try:
+            async with db.transaction() as session:
+                counts = await retention.prune(session, clock.now(), days)
+            log.info("retention pruned %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        except Exception:
+            log.exception("retention sweep failed")
+        await asyncio.sleep(every)
 
 
 async def _start_whatsapp(
@@ -114,16 +145,17 @@ async def _start_whatsapp(
 async def run_telegram(
     settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
 ) -> None:
-    """Run what is configured: Telegram (polling or webhook), WhatsApp (webhook), or both,
-    with the scheduler and workers, in one event loop until stopped."""
+    """Run what is configured: Telegram (polling or webhook, through the inbox), WhatsApp
+    (webhook), or both, with the scheduler and workers, in one event loop until stopped."""
     from bot.scheduler import ReminderScheduler
     from bot.workers.documents import DocumentWorker
     from reports.pdf import make_render_executor
 
+    check_webhook_settings(settings)
     clock = clock or make_clock()
     db = Database(settings.database_url)
     await upgrade(db.engine)
-    delivery = Delivery(db, {}, clock)
+    delivery = Delivery(db, {}, clock, patience=timedelta(hours=settings.delivery_patience_hours))
     # Documents render in a separate process; a new document's messages wake the delivery.
     documents = DocumentWorker(db, clock, make_render_executor(), on_outbox=delivery.notify)
 
@@ -133,31 +165,42 @@ async def run_telegram(
         documents.notify()
 
     core = Core(db, build_router(), clock, on_outbox=wake)
+    delivery.on_failed = core.run
+    intake = InboxWorker(db, {}, clock)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
     async with contextlib.AsyncExitStack() as stack:
         if telegram_enabled(settings):
-            await stack.enter_async_context(_telegram(settings, core, delivery))
+            await stack.enter_async_context(
+                _telegram(settings, db, clock, core, delivery, intake, stop, tasks)
+            )
         if whatsapp_enabled(settings):
             await _start_whatsapp(settings, core, delivery, stack)
-        sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
-        documents_task = asyncio.create_task(documents.run_forever(), name="documents")
+        tasks += [
+            asyncio.create_task(intake.run_forever(), name="inbox"),
+            asyncio.create_task(delivery.run_forever(), name="delivery"),
+            asyncio.create_task(documents.run_forever(), name="documents"),
+            asyncio.create_task(
+                prune_forever(db, clock, settings.retention_days), name="retention"
+            ),
+        ]
         reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
         try:
             await reminders.start()
             await stop.wait()
         finally:
             reminders.stop()
-            for task in (documents_task, sender_task):
+            for task in reversed(tasks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if documents.executor is not None:
-                # Wait for the pool's manager thread, so its queues (and their semaphores) are
-                # released now and not at some later garbage collection.
+                # Wait for the pool's worker process to exit and its manager thread, so its
+                # queues (and their semaphores) are released now, not at a later collection.
                 pool, documents.executor = documents.executor, None
                 await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
     await db.dispose()
@@ -169,40 +212,60 @@ run = run_telegram
 
 
 @contextlib.asynccontextmanager
-async def _telegram(settings: Settings, core: Core, delivery: Delivery):  # noqa: ANN202
-    """The PTB application, polling or on its webhook, for the duration of the block."""
-    from handlers.telegram import CHANNEL, TelegramSender, build_application
+async def _telegram(  # noqa: ANN202
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    core: Core,
+    delivery: Delivery,
+    intake: InboxWorker,
+    stop: asyncio.Event,
+    tasks: list[asyncio.Task[None]],
+):
+    """Telegram for the duration of the block: updates are committed to the inbox (our own
+    getUpdates loop, or the webhook server) before they are acknowledged, then handled."""
+    from handlers.telegram import CHANNEL, TelegramInbox, TelegramSender, build_application
+    from handlers.telegram_intake import ALLOWED_UPDATES, TelegramPoller, TelegramWebhook
 
     assert settings.telegram_token is not None
+    # Delivery handles a 429 itself (that chat waits); PTB's limiter would log each at ERROR.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     app = build_application(
-        settings.telegram_token.get_secret_value(),
-        settings.bot_api_url,
-        settings.bot_file_url,
-        core,
+        settings.telegram_token.get_secret_value(), settings.bot_api_url, settings.bot_file_url
     )
     delivery.senders[CHANNEL] = TelegramSender(app)
+    intake.handlers[CHANNEL] = TelegramInbox(app.bot, core)
+    webhook: TelegramWebhook | None = None
     async with app:
         me = await app.bot.get_me()
         log.info("bot @%s started", me.username)
-        await app.start()
-        assert app.updater is not None
         if settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret
-            await app.updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
-                webhook_url=settings.telegram_webhook_url,
-                secret_token=secret.get_secret_value() if secret else None,
+            assert secret is not None
+            webhook = TelegramWebhook(
+                db,
+                clock,
+                secret=secret.get_secret_value(),
+                path=urlsplit(settings.telegram_webhook_url).path,
+                max_body=settings.webhook_max_body_bytes,
+                on_stored=intake.notify,
+            )
+            await webhook.start(settings.webhook_listen, settings.webhook_port)
+            await app.bot.set_webhook(
+                settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
             )
             log.info(
                 "webhook mode, listening on %s:%s", settings.webhook_listen, settings.webhook_port
             )
         else:
-            await app.updater.start_polling(drop_pending_updates=False, timeout=10)
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            poller = TelegramPoller(app.bot, db, clock, on_stored=intake.notify)
+            tasks.append(asyncio.create_task(poller.run(stop), name="polling"))
         try:
             yield app
         finally:
-            await app.updater.stop()
-            await app.stop()
+            if webhook is not None:
+                await webhook.stop()

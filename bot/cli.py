@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from bot import redact
 from bot.cli_parser import PROG, build_cli, command_names, package_version, usage_failure
 from bot.commands import Spec
 from bot.failures import ExitCode, Failure, explain, output_folder, redacted, settings_failure
@@ -35,37 +36,24 @@ Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 # --- running ---------------------------------------------------------------------------------
 
 
-class RedactSecret(logging.Filter):
-    """Replace a secret (the bot token) in any log record that still carries it."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secret:
-            return True
-        message = record.getMessage()
-        if self.secret in message:
-            record.msg = message.replace(self.secret, "***")
-            record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.secret in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.secret, "***")
-        return True
-
-
 def _has_token(settings: Settings) -> bool:
     from bot.bootstrap import telegram_enabled, whatsapp_enabled
 
     return telegram_enabled(settings) or whatsapp_enabled(settings)
 
 
-def _token(settings: Settings | None) -> str | None:
-    if settings is None or settings.telegram_token is None:
-        return None
-    return settings.telegram_token.get_secret_value() or None
+def _secrets(settings: Settings | None) -> tuple[str, ...]:
+    """Every secret of this run (tokens, webhook secrets): never printed, never logged."""
+    if settings is None:
+        return ()
+    values = (
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.whatsapp_token,
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+    )
+    return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,21 +102,17 @@ def _configure_logging(settings: Settings, debug: bool) -> None:
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    token = _token(settings)
-    if token:
-        redact = RedactSecret(token)
-        for handler in logging.getLogger().handlers:
-            for old in [f for f in handler.filters if isinstance(f, RedactSecret)]:
-                handler.removeFilter(old)  # one per handler: the token of this run
-            handler.addFilter(redact)
+    redact.install(*_secrets(settings))
 
 
-def _fail(failure: Failure, error: BaseException | None, debug: bool, secret: str | None) -> int:
+def _fail(
+    failure: Failure, error: BaseException | None, debug: bool, secrets: tuple[str, ...]
+) -> int:
     """Print the failure's lines on stderr (and the masked traceback with --debug)."""
     if debug and error is not None:
         trace = "".join(traceback.format_exception(error))
-        print(redacted(trace, secret), file=sys.stderr, end="")
-    print(redacted(failure.message(), secret), file=sys.stderr)
+        print(redacted(trace, *secrets), file=sys.stderr, end="")
+    print(redacted(failure.message(), *secrets), file=sys.stderr)
     return int(failure.code)
 
 
@@ -143,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         chosen = build_cli().main(args=argv, prog_name=PROG, standalone_mode=False)
     except click.UsageError as error:  # the command line itself: no traceback to show
-        return _fail(usage_failure(error), None, debug, None)
+        return _fail(usage_failure(error), None, debug, ())
     except Failure as failure:
-        return _fail(failure, None, debug, None)
+        return _fail(failure, None, debug, ())
     except click.Abort:
         return int(ExitCode.INTERRUPTED)
     if isinstance(chosen, int):  # --bantuan or --versi
@@ -178,9 +162,9 @@ def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
     try:
         settings = Settings()
     except Exception as error:  # a value in .env or the environment that cannot be used
-        return _fail(settings_failure(error), error, debug, None)
+        return _fail(settings_failure(error), error, debug, ())
     debug = debug or settings.log_level.upper() == "DEBUG"
-    secret = _token(settings)
+    secrets = _secrets(settings)
     _configure_logging(settings, debug)
     values = {p.name: params[p.name] for p in spec.params}
     for p in spec.params:
@@ -199,7 +183,7 @@ def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
             database_url=settings.database_url,
             listen=f"{settings.webhook_listen}:{settings.webhook_port}",
         )
-        return _fail(failure, error, debug, secret)
+        return _fail(failure, error, debug, secrets)
 
 
 if __name__ == "__main__":

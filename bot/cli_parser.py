@@ -157,6 +157,8 @@ def _click_param(param: Param, described: dict[str, str]) -> click.Parameter:
         return click.Option(
             [param.flag, param.name], default=param.default, help=help_text, metavar="TEKS"
         )
+    if param.many:
+        return click.Argument([param.name], nargs=-1, metavar=f"[{param.name.upper()}]...")
     optional = {} if param.required else {"default": param.default}
     return click.Argument(
         [param.name],

@@ -23,10 +23,11 @@ class Param:
     default: Any = None  # a positional argument without a default is required
     is_flag: bool = False
     path: bool = False  # converted to pathlib.Path
+    many: bool = False  # a positional argument taking any number of values (none included)
 
     @property
     def required(self) -> bool:
-        return not self.flag and self.default is None
+        return not self.flag and self.default is None and not self.many
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,13 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("periksa", "operasi", "bot.doctor:run"),
     Spec("daftar-kantor", "operasi", "bot.admin:list_offices"),
     Spec("cadangkan", "operasi", "bot.admin:backup", (BERKAS,)),
+    Spec("surat-mati", "operasi", "bot.admin:list_dead_letters"),
+    Spec(
+        "surat-mati-ulang",
+        "operasi",
+        "bot.admin:replay_dead_letters",
+        (Param("id", many=True),),
+    ),
 )
 
 

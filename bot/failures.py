@@ -155,9 +155,12 @@ def settings_failure(error: Exception) -> Failure:
     return Failure(ExitCode.SETTINGS, "pengaturan", kunci=".env", sebab=_reason(error))
 
 
-def redacted(text: str, secret: str | None) -> str:
-    """``text`` with the secret replaced by ***."""
-    return text.replace(secret, "***") if secret else text
+def redacted(text: str, *secrets: str | None) -> str:
+    """``text`` with every secret replaced by ***."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 # --- files the user names --------------------------------------------------------------------

@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     #: Where the bot's own webhook server listens (behind the reverse proxy).
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8081
+    #: Webhook bodies larger than this are refused before they are read (bytes).
+    webhook_max_body_bytes: int = 1_000_000
+    #: Network errors and server errors are retried this long before an operator is told.
+    delivery_patience_hours: float = 72.0
+    #: Handled inbox rows, seen update keys, sent outbox rows and spent button tokens older
+    #: than this many days are pruned (the event log and stored files never are).
+    retention_days: int = 30
     #: Safety sweep of reminders every this many seconds (besides the one at the next due time).
     sweep_interval_seconds: int = 300
     #: WhatsApp Cloud API (all empty = no WhatsApp). See README "WhatsApp".

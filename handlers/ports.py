@@ -53,11 +53,19 @@ class DeliveryJob:
 
 
 class DeliveryRetry(Exception):
-    """Try again later (after ``seconds`` if the channel said so)."""
+    """Try again later (after ``seconds`` if the channel said so).
 
-    def __init__(self, seconds: float | None) -> None:
+    ``everyone`` marks a bot-wide flood signal: every chat waits, not only this one.
+    """
+
+    def __init__(self, seconds: float | None, everyone: bool = False) -> None:
         super().__init__(seconds)
         self.seconds = seconds
+        self.everyone = everyone
+
+
+class UnreadableUpdate(Exception):
+    """An inbound payload that cannot be understood at all: a dead letter at once, no retries."""
 
 
 class DeliveryFailed(Exception):

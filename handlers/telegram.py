@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
 )
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from flows.core.messages import Inbound, InboundFile
 from flows.core.router import Core
-from handlers.ports import DeliveryFailed, DeliveryJob, DeliveryRetry, split_text
+from flows.domain.limits import evidence_allowed
+from handlers.ports import (
+    DeliveryFailed,
+    DeliveryJob,
+    DeliveryRetry,
+    UnreadableUpdate,
+    split_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +36,23 @@ MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile's own limit on the public Bot API
 MAX_TEXT = 4096
 
 
-def build_application(token: str, api_url: str, file_url: str, core: Core) -> Application:
-    """The PTB application with our two handlers; nothing here holds business data."""
-    app = (
+def build_application(token: str, api_url: str, file_url: str) -> Application:
+    """The PTB application, used only as the Bot API client (we poll and dispatch ourselves)."""
+    return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_url)
         .base_file_url(file_url)
         .rate_limiter(AIORateLimiter())
+        .updater(None)
         .build()
     )
-    app.bot_data["core"] = core
-    app.add_handler(CallbackQueryHandler(on_tap))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, on_message))
-    app.add_error_handler(on_error)
-    return app
 
 
 def _log_update(update_id: int, kind: str, chat: str, handled: bool) -> None:
     """One line per update for the operator: ids and kind only, no names, no text."""
     result = "handled" if handled else "duplicate"
     log.info("update %s kind=%s chat=%s result=%s", update_id, kind, chat, result)
-
-
-def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
-    return context.application.bot_data["core"]
 
 
 def _command(text: str) -> tuple[str, str]:
@@ -77,20 +76,32 @@ async def _file_of(message: Message) -> InboundFile | None:
     else:
         return None
     content = b""
-    if size <= MAX_DOWNLOAD:
+    if size <= MAX_DOWNLOAD and evidence_allowed(name, mime):
         tg_file = await message.get_bot().get_file(file_id)
         content = bytes(await tg_file.download_as_bytearray())
         size = len(content)
     return InboundFile(kind, content, name, size, mime, file_id)
 
 
-async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any private message: a command, an answer, or a file."""
+def _other_kind(message: Message) -> str:
+    """What a message carries when it is neither text nor a photo/document."""
+    for kind in ("voice", "audio", "video", "video_note", "sticker", "location", "contact"):
+        if getattr(message, kind, None):
+            return kind
+    return "" if (message.text or message.caption) else "other"
+
+
+async def on_message(update: Update, core: Core) -> None:
+    """Any private message: a command, an answer, or a file (edited ones only get a note)."""
+    edited = update.edited_message is not None
     message = update.effective_message
     if message is None or update.effective_chat is None:
         return
+    if update.effective_chat.type != "private":
+        return
     text = message.text or message.caption or ""
     command, args = _command(text) if text.startswith("/") else ("", "")
+    file = None if edited else await _file_of(message)
     inbound = Inbound(
         channel=CHANNEL,
         address=str(update.effective_chat.id),
@@ -98,14 +109,16 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         text=text if not command else "",
         command=command,
         args=args,
-        file=await _file_of(message),
+        file=file,
+        edited=edited,
+        other="" if (command or file) else _other_kind(message),
     )
-    kind = "command" if command else "file" if inbound.file else "text"
-    reply = await _core(context).handle(inbound)
+    kind = "edited" if edited else "command" if command else "file" if file else "text"
+    reply = await core.handle(inbound)
     _log_update(update.update_id, kind, inbound.address, reply.handled)
 
 
-async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_tap(update: Update, core: Core) -> None:
     """A button tap: only the opaque token travels; the server checks the rest."""
     query = update.callback_query
     if query is None or update.effective_chat is None:
@@ -119,15 +132,31 @@ async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         button=token or "-",
         message_ref=str(query.message.message_id) if query.message else "",
     )
-    reply = await _core(context).handle(inbound)
+    reply = await core.handle(inbound)
     _log_update(update.update_id, "tap", inbound.address, reply.handled)
-    with contextlib.suppress(BadRequest):  # too old to answer; the tap was still handled
+    with contextlib.suppress(TelegramError):  # too old to answer; the tap was still handled
         await query.answer(reply.toast[:200] or None)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    update_id = update.update_id if isinstance(update, Update) else "-"
-    log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)
+class TelegramInbox:
+    """Handles one stored raw update (from the inbox) through the core."""
+
+    def __init__(self, bot: Bot, core: Core) -> None:
+        self.bot = bot
+        self.core = core
+
+    async def __call__(self, payload: dict[str, Any]) -> None:
+        try:
+            update = Update.de_json(payload, self.bot)
+        except Exception as exc:  # whatever this PTB version cannot read
+            raise UnreadableUpdate(type(exc).__name__) from exc
+        if update is None:
+            raise UnreadableUpdate("empty")
+        if update.callback_query is not None:
+            await on_tap(update, self.core)
+        elif update.message is not None or update.edited_message is not None:
+            await on_message(update, self.core)
+        # Any other kind (channel posts, member changes) is stored and ignored.
 
 
 def _markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:

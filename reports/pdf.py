@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -219,10 +221,30 @@ def render_laporan_pdf(data: ReportData) -> bytes:
     return html.write_pdf()
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: ask Linux to kill this worker when the bot dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def make_render_executor(max_workers: int = 1) -> ProcessPoolExecutor:
-    """A process pool for PDF rendering (spawn: safe with threads and event loops)."""
+    """A process pool for PDF rendering (spawn: safe with threads and event loops).
+
+    Workers die with the process that started them (``die_with_parent``), so a crashed bot
+    leaves no orphan renderer behind.
+    """
     return ProcessPoolExecutor(
-        max_workers=max_workers, mp_context=multiprocessing.get_context("spawn")
+        max_workers=max_workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
     )
 
 

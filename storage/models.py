@@ -246,7 +246,7 @@ class ButtonToken(Base):
     action: Mapped[str] = mapped_column(String(30))
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
     group_key: Mapped[str] = mapped_column(String(60), default="", index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     #: Set when the decision was taken: a tap then gets this answer ("Disetujui oleh ...").
     closed_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
@@ -287,7 +287,7 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     external_message_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class InboundSeen(Base):
@@ -297,7 +297,29 @@ class InboundSeen(Base):
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class InboxItem(Base):
+    """A raw inbound update, committed before the channel is told it arrived.
+
+    ``status`` is ``pending`` until handled (``done``) or given up (``dead``, a dead letter
+    the operator can list and replay).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Acting(Base):
@@ -382,6 +404,7 @@ __all__ = [
     "Event",
     "Identity",
     "InboundSeen",
+    "InboxItem",
     "Indicator",
     "InviteCode",
     "Office",

@@ -575,13 +575,15 @@ async def test_handler_logs_ids_and_kind_only(caplog: pytest.LogCaptureFixture) 
         text="Realisasi saya 87,5 persen", caption=None, photo=None, document=None
     )
     update = SimpleNamespace(
-        update_id=4242, effective_message=message, effective_chat=SimpleNamespace(id=98765)
+        update_id=4242,
+        edited_message=None,
+        effective_message=message,
+        effective_chat=SimpleNamespace(id=98765, type="private"),
     )
-    context = SimpleNamespace(application=SimpleNamespace(bot_data={"core": Core()}))
     caplog.set_level(logging.INFO, logger="handlers.telegram")
-    await tg.on_message(update, context)  # type: ignore[arg-type]
+    await tg.on_message(update, Core())  # type: ignore[arg-type]
     message.text = "/isi"
-    await tg.on_message(update, context)  # type: ignore[arg-type]
+    await tg.on_message(update, Core())  # type: ignore[arg-type]
     lines = [r.getMessage() for r in caplog.records if r.name == "handlers.telegram"]
     assert lines == [
         "update 4242 kind=text chat=98765 result=duplicate",

@@ -235,8 +235,8 @@ class Office:
                 await actor.tap("Setujui")
         elif kind in ("siapkan", "bagikan"):
             await actor.tap("Bagikan" if actor.has("Bagikan") else "Selesai")
-        elif kind == "arsip":
-            await actor.tap("Selesai")
+        elif kind == "arsip":  # "input ke aplikasi" steps confirm the e-SAKIP upload
+            await actor.tap("Sudah diinput" if "aplikasi" in step.nama else "Selesai")
         else:  # perintah, disposisi
             await actor.tap("Teruskan")
 

@@ -45,6 +45,8 @@ async def test_plh_from_the_chat_offered_cycle_and_leader_questions_through_the_
         "  tahun: 2026\n", f"  tahun: {period.year}\n  admin_perencana: true\n"
     )
     office_file.write_text(text, encoding="utf-8")
+    logo = "lambang-contoh.svg"  # the sample's lambang lives beside it
+    (tmp_path / logo).write_bytes((SAMPLE_OFFICE.parent / logo).read_bytes())
     clock_file = tmp_path / "jam.txt"
     set_clock(clock_file, now)
     bot = ClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)

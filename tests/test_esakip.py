@@ -53,7 +53,8 @@ async def test_input_step_sends_the_esakip_file_and_logs_the_confirmation(db):
         "Target TW I", "Realisasi TW I", "Capaian TW I (%)",
     ]  # fmt: skip
     by_kode = {r[1]: r for r in rows[1:]}
-    assert [r[1] for r in rows[1:]] == ["PEM-1", "PEM-2", "PEM-3", "PEM-4", "PK-1"]
+    # in the laporan's printed order: grouped by sasaran (PEM-2 is the one "Desa" indicator)
+    assert [r[1] for r in rows[1:]] == ["PEM-1", "PEM-3", "PEM-4", "PEM-2", "PK-1"]
     tw3 = slice(11, 14)  # Target / Realisasi / Capaian TW III
     pem1 = by_kode["PEM-1"]
     assert pem1[:5] == [1, "PEM-1", "Persentase layanan sesuai SOP", "%", 95]

@@ -137,7 +137,7 @@ async def test_the_final_laporan_is_what_was_approved(db):
         assert cycle.data.get("final") and cycle.status == "running"
         first = pdf_text(await report_data(s, cycle.id, now=chat.clock.now()))
     chat.clock.advance(days=3)
-    await chat.tap(PLANNER, "Selesai")  # the archive step, after the approval
+    await chat.tap(PLANNER, "Sudah diinput")  # the input-and-archive step, after the approval
     async with db.transaction() as s:
         cycle = (await s.scalars(select(Cycle))).one()
         assert cycle.status == "selesai"

@@ -136,10 +136,17 @@ class EmulatorError(AssertionError):
 class _ApiError(Exception):
     """An API error answered to the bot as ``{"ok": false, ...}``."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after
+
+
+#: A fault to inject: ("429", seconds) | ("5xx", status) | ("timeout", seconds) | ("drop", 0).
+Fault = tuple[str, float]
+#: Decides per call (method name, raw parameters) whether it fails, and how.
+FaultHook = Callable[[str, dict[str, Any]], Fault | None]
 
 
 def _bad(description: str) -> _ApiError:
@@ -633,6 +640,9 @@ class BotApiEmulator:
         self._webhook_secret = ""
         self._webhook_task: asyncio.Task[None] | None = None
         self.webhook_posts = 0
+        #: Test hook: called with each method name; a Fault return makes that call fail.
+        self.fault: FaultHook | None = None
+        self.faults_injected: list[tuple[str, str]] = []
         self._methods: dict[str, MethodHandler] = {
             name.lower(): handler
             for name, handler in {
@@ -1134,6 +1144,9 @@ class BotApiEmulator:
             if request.match_info["token"] != self.token:
                 raise _ApiError(401, "Unauthorized")
             raw, uploads = await self._read_params(request)
+            fault = self.fault(method, raw) if self.fault is not None else None
+            if fault is not None:
+                await self._inject(method, fault, request)
             call.params = raw
             call.files = {k: (u.filename, len(u.data)) for k, u in uploads.items()}
             params = call.params = _normalize(raw)
@@ -1145,12 +1158,35 @@ class BotApiEmulator:
             call.error_code, call.description = exc.code, exc.description
             self.calls.append(call)
             self._signal.notify()
-            body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
             return web.json_response(body, status=exc.code)
         call.ok, call.result = True, result
         self.calls.append(call)
         self._signal.notify()
         return web.json_response({"ok": True, "result": result})
+
+    async def _inject(self, method: str, fault: Fault, request: web.Request) -> None:
+        """Fail this call as Telegram or the network might (the call has no effect)."""
+        kind, value = fault
+        self.faults_injected.append((method, kind))
+        if kind == "429":
+            seconds = max(1, int(value))
+            raise _ApiError(429, f"Too Many Requests: retry after {seconds}", seconds)
+        if kind == "5xx":
+            raise _ApiError(int(value) or 502, "Bad Gateway")
+        if kind == "timeout":
+            await asyncio.sleep(value)  # longer than the client waits: it times out
+            raise _ApiError(504, "Gateway Timeout")
+        transport = request.transport
+        if transport is not None:  # "drop": hang up without an answer
+            transport.abort()
+        raise _ApiError(502, "connection dropped")
 
     async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, _Upload]]:
         params: dict[str, Any] = dict(request.query)

@@ -12,8 +12,9 @@ from flows.core.conversation import clear_state, get_state, set_state
 from flows.core.messages import Outbound
 from flows.core.router import Router
 from flows.domain.capaian import is_sedang_or_below
+from flows.domain.limits import evidence_allowed
 from flows.domain.measure import amount_from_sd
-from flows.domain.numparse import parse_number
+from flows.domain.numparse import has_visible_text, parse_number
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState, EntryState
@@ -88,12 +89,18 @@ async def on_message(ctx: Ctx) -> None:
     if inbound.file is not None:
         ctx.reply(texts.render("isi/bukan_saatnya_bukti"))
         return
+    if inbound.other:  # a voice note, sticker, location ...: ask the same question again
+        await _ask_again(ctx, state, ws, item, step)
+        return
     text = inbound.text.strip()
     if step in ("nilai", "pembilang", "penyebut"):
         await _answer_number(ctx, state, ws, item, step, text)
     elif step == "konfirmasi":
         await _answer_number(ctx, state, ws, item, state["field"], text)
     elif step in ("kendala", "upaya"):
+        if not has_visible_text(text):  # blank or invisible-only: ask again
+            await _ask_again(ctx, state, ws, item, step)
+            return
         if len(text) > MAX_TEXT:
             ctx.reply(texts.render("isi/teks_terlalu_panjang", maks=MAX_TEXT))
             return
@@ -103,6 +110,16 @@ async def on_message(ctx: Ctx) -> None:
             item.entry.upaya = text
         item.entry.updated_at = ctx.now
         await _after_text(ctx, state, ws, item, step)
+    else:
+        ctx.reply(texts.render("isi/pakai_tombol"))
+
+
+async def _ask_again(ctx: Ctx, state: dict[str, Any], ws: Worksheet, item: Item, step: str) -> None:
+    """Repeat the open question, changing nothing."""
+    if step in ("nilai", "pembilang", "penyebut"):
+        await _ask_field(ctx, state, item, step, again=True)
+    elif step in ("kendala", "upaya"):
+        await _ask_optional(ctx, state, ws, item, step)
     else:
         ctx.reply(texts.render("isi/pakai_tombol"))
 
@@ -374,6 +391,9 @@ async def _save_evidence(ctx: Ctx, item: Item, state: dict[str, Any]) -> None:
     inbound = ctx.inbound
     assert inbound is not None and inbound.file is not None
     f = inbound.file
+    if not evidence_allowed(f.file_name, f.mime):
+        ctx.reply(texts.render("isi/jenis_berkas_ditolak"))
+        return
     if f.size > MAX_FILE_BYTES or not f.content:
         ctx.reply(texts.render("isi/berkas_terlalu_besar", maks_mb=MAX_FILE_BYTES // 2**20))
         return

@@ -32,6 +32,8 @@ class Inbound:
     file: InboundFile | None = None
     display_name: str = ""
     phone: str = ""  # the sender's phone number when the channel gives it (WhatsApp)
+    edited: bool = False  # an edit of an earlier message: never taken as a new answer
+    other: str = ""  # content that is neither text nor a file ("voice", "sticker", ...)
 
 
 @dataclass(frozen=True)

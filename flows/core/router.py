@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,28 @@ Action = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
 #: Free text outside any conversation; returns whether it answered.
 Fallback = Callable[[Ctx], Awaitable[bool]]
 
+#: The longest button token a tap may carry (``ButtonToken.token`` is String(16)).
+TOKEN_MAX = 16
 # Commands a person may use without being registered.
 PUBLIC_COMMANDS = frozenset({"start"})
+
+
+def _clean(inbound: Inbound) -> Inbound:
+    """Drop NUL characters (no database column may hold them) and bound a tapped token."""
+    button = inbound.button
+    if button and (len(button) > TOKEN_MAX or not button.isascii() or not button.isprintable()):
+        button = "-"  # no such token: answered "expired"
+    file = inbound.file
+    if file is not None:
+        file = replace(file, file_name=file.file_name.replace("\x00", ""))
+    return replace(
+        inbound,
+        file=file,
+        text=inbound.text.replace("\x00", ""),
+        args=inbound.args.replace("\x00", ""),
+        command=inbound.command.replace("\x00", "")[:64],
+        button=button,
+    )
 
 
 class Router:
@@ -83,6 +104,7 @@ class Core:
 
     async def handle(self, inbound: Inbound) -> Reply:
         """Handle one update; a repeated update (same key) changes nothing."""
+        inbound = _clean(inbound)
         now = self.clock.now()
         async with self.db.transaction() as session:
             if inbound.update_key and not await _first_time(session, inbound, now):
@@ -139,7 +161,9 @@ class Core:
         if ctx.person is None and inbound.command not in PUBLIC_COMMANDS:
             ctx.reply(texts.render("umum/orang_asing", p=texts.command_prefix(inbound.channel)))
             return
-        if inbound.button:
+        if inbound.edited:
+            ctx.reply(texts.render("umum/pesan_diedit"))
+        elif inbound.button:
             await self._tap(ctx, inbound.button)
         elif inbound.command:
             handler = self.router.commands.get(inbound.command)

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from flows.domain.limits import check_yaml_text
+
 __all__ = ["YamlFileError", "YamlLoader", "load_yaml_text", "read_yaml_file"]
 
 #: Leading bytes of files people send instead of YAML, and what to call them.
@@ -123,6 +125,9 @@ def read_yaml_file(path: str | Path, *, loader: type[yaml.SafeLoader] = yaml.Saf
             raise YamlFileError("berkas_bukan_yaml", nama_berkas=name, jenis=kind)
     if b"\x00" in raw[:4096]:
         raise YamlFileError("berkas_bukan_yaml", nama_berkas=name, jenis="biner")
+    bound = check_yaml_text(raw)  # size, depth and aliases, before the parser sees it
+    if bound is not None:
+        raise YamlFileError(bound, nama_berkas=name)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

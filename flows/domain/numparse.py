@@ -9,16 +9,21 @@ reads ``98.5`` as 985.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["ParsedNumber", "parse_number"]
+__all__ = ["MAX_DIGITS", "MAX_VALUE", "ParsedNumber", "has_visible_text", "parse_number"]
+
+#: Bounds on a typed number: at most this many digits, and below this value.
+MAX_DIGITS = 20
+MAX_VALUE = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
 class ParsedNumber:
     """Result of :func:`parse_number`. ``error`` is a machine code: ``"empty"``,
-    ``"not_a_number"``, ``"negative"`` or ``"too_many_numbers"``."""
+    ``"not_a_number"``, ``"negative"``, ``"too_many_numbers"`` or ``"too_large"``."""
 
     value: Decimal | None
     ambiguous: bool = False
@@ -63,6 +68,8 @@ def parse_number(text: str) -> ParsedNumber:
     if not m:
         return _error("not_a_number")
     num, rest = m["num"], m["rest"]
+    if sum(ch.isdigit() for ch in num) > MAX_DIGITS:
+        return _error("too_large")
     if rest.startswith("-") and re.fullmatch(r"\d[\d.]*[.,]", num):
         # "1.500.000,-" (currency style): drop the trailing separator.
         num, rest = num[:-1], rest[1:]
@@ -79,4 +86,14 @@ def parse_number(text: str) -> ParsedNumber:
         return _error("not_a_number")
     if (m["neg1"] or m["neg2"]) and value != 0:
         return _error("negative")
+    if value >= MAX_VALUE:
+        return _error("too_large")
     return ParsedNumber(value, ambiguous)
+
+
+def has_visible_text(text: str) -> bool:
+    """True when the text has a character a reader can see (not only spaces or format marks)."""
+    return any(
+        not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn")
+        for ch in text or ""
+    )

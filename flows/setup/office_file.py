@@ -35,6 +35,7 @@ from flows.core.yaml_file import YamlFileError, load_yaml_text, read_yaml_file
 from flows.domain.calendar import DEFAULT_EXTRA_DAY_OFF_LABEL, OfficeHours
 from flows.domain.capaian import AGGREGATIONS, POLARITIES, PredikatScale
 from flows.domain.fmt import fmt_nip, is_valid_nip, normalize_nip
+from flows.domain.limits import check_yaml_text
 from flows.domain.numparse import parse_number
 from flows.domain.office_settings import calendar_for, predikat_scale_for
 from flows.domain.periods import roman
@@ -1036,6 +1037,11 @@ def parse_office_yaml(
     base_dir: Path | None = None,
 ) -> OfficeSpec:
     """Parse and validate the YAML text of an office file."""
+    bound = check_yaml_text(text)
+    if bound is not None:
+        problems = Problems()
+        problems.add("berkas", bound)
+        raise OfficeFileError(problems.errors)
     try:
         data = load_yaml_text(text)
     except YamlFileError as exc:

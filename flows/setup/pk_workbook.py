@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.domain.capaian import AGGREGATIONS, POLARITIES
+from flows.domain.limits import check_xlsx_bytes
 from flows.setup.office_file import (
     IndicatorSpec,
     Locate,
@@ -434,6 +435,14 @@ def read_pk(
     problems = Problems()
     try:
         data = _read_source(source)
+    except Exception:  # any unreadable file is for the user to fix, not a crash
+        problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=_source_name(source))
+        raise OfficeFileError(problems.errors) from None
+    bound = check_xlsx_bytes(data)
+    if bound is not None:
+        problems.add("berkas", bound)
+        raise OfficeFileError(problems.errors)
+    try:
         wb = load_workbook(io.BytesIO(data))
     except Exception:  # any unreadable file is for the user to fix, not a crash
         problems.add("berkas", "berkas_tidak_terbaca", nama_berkas=_source_name(source))

@@ -7,7 +7,7 @@ Revises: 0106
 from alembic import op
 
 revision = "0111"
-down_revision = "0107"
+down_revision = "0108"
 branch_labels = None
 depends_on = None
 
