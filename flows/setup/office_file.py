@@ -559,14 +559,6 @@ def _predikat_scale(value: Any) -> list[dict[str, Any]] | None:
     return rows
 
 
-def _kumulatif_entry(value: Any) -> str | None:
-    if value is None:
-        return None
-    if str(value).strip().lower() not in KUMULATIF_ENTRY:
-        raise _fail("tak_dikenal", nilai=_show(value), pilihan=KUMULATIF_ENTRY)
-    return str(value).strip().lower()
-
-
 def _logo(value: Any) -> str | None:
     if value is None:
         return None
@@ -664,8 +656,8 @@ class KantorFile(_FileModel):
     ] = None
     pengingat: PengingatKantorFile | None = None
     isian_kumulatif: Annotated[
-        str | None,
-        _check(_kumulatif_entry, Literal["triwulan", "sd"]),
+        Annotated[str, _check(_choice(KUMULATIF_ENTRY), Literal["triwulan", "sd"])] | None,
+        _BLANK_IS_NONE,
         Field(description="kumulatif diisi angka triwulan itu (triwulan) atau total s.d. (sd)"),
     ] = None
     logo: Annotated[
@@ -788,26 +780,16 @@ class IndikatorFile(_FileModel):
         return self
 
     def spec(self, seksi: str, keep: Collection[str] = ()) -> IndicatorSpec:
-        ranges = [r.pair() if r else None for r in self.rentang_tw or ()]
-        t = self.target_tw
-        return IndicatorSpec(
-            kode=self.kode,
-            seksi=seksi,
-            sasaran=self.sasaran,
-            nama=self.nama,
-            satuan=self.satuan,
-            polaritas=self.polaritas,
-            agregasi=self.agregasi,
-            target_tahunan=self.target_tahunan,
-            target_tw=(t[0], t[1], t[2], t[3]),
-            rentang=self.rentang.pair() if self.rentang else None,
-            sub_kegiatan=self.sub_kegiatan,
-            invers=self.invers,
-            pembilang=self.pembilang or "",
-            penyebut=self.penyebut or "",
-            keep=frozenset(keep),
-            rentang_tw=tuple(ranges) if any(ranges) else None,
-        )
+        ranges = tuple(r.pair() if r else None for r in self.rentang_tw or ())
+        changed = {
+            "seksi": seksi,
+            "target_tw": tuple(self.target_tw),
+            "rentang": self.rentang.pair() if self.rentang else None,
+            "pembilang": self.pembilang or "",
+            "penyebut": self.penyebut or "",
+            "rentang_tw": ranges if any(ranges) else None,
+        }
+        return IndicatorSpec(**{**dict(self), **changed}, keep=frozenset(keep))
 
 
 class OfficeFileModel(_FileModel):
@@ -1017,8 +999,7 @@ class _Report:
 def _cross_check(data: Mapping[str, Any], report: _Report) -> dict[str, str]:
     """Checks across items (duplicates, section references, one Kasi a section); returns
     the section lookup."""
-    seksi = data.get("seksi") if isinstance(data.get("seksi"), list) else []
-    pegawai = data.get("pegawai") if isinstance(data.get("pegawai"), list) else []
+    seksi, pegawai = (v if isinstance(v := data.get(k), list) else [] for k in ("seksi", "pegawai"))
     seen: dict[str, str] = {}
     valid: list[SectionSpec] = []
     for i, raw in enumerate(seksi):
@@ -1109,20 +1090,17 @@ def parse_office(
         settings=kantor.settings(),
         sections=tuple(SectionSpec(s.kode, s.nama) for s in model.seksi),
         people=tuple(
-            PersonSpec(
-                nip=p.nip,
-                nama=p.nama,
-                jabatan=p.jabatan,
-                pangkat=p.pangkat,
-                peran=p.peran,
-                seksi=lookup[_key(p.seksi)] if p.seksi else None,
-                telegram_id=p.telegram_id,
-                telepon=p.telepon,
-            )
+            PersonSpec(**{**dict(p), "seksi": lookup[_key(p.seksi)] if p.seksi else None})
             for p in model.pegawai
         ),
         indicators=None if indicators is None else tuple(indicators),
     )
+
+
+def _yaml_error(exc: YamlFileError) -> OfficeFileError:
+    problems = Problems()
+    problems.add("berkas", exc.code, **exc.ctx)
+    return OfficeFileError(problems.errors)
 
 
 def parse_office_yaml(
@@ -1136,9 +1114,7 @@ def parse_office_yaml(
     try:
         data = load_yaml_text(text)
     except YamlFileError as exc:
-        problems = Problems()
-        problems.add("berkas", exc.code, **exc.ctx)
-        raise OfficeFileError(problems.errors) from None
+        raise _yaml_error(exc) from None
     return parse_office(data, known_presets=known_presets, default_tz=default_tz, base_dir=base_dir)
 
 
@@ -1152,9 +1128,7 @@ def load_office_file(
     try:
         data = read_yaml_file(path)
     except YamlFileError as exc:
-        problems = Problems()
-        problems.add("berkas", exc.code, **exc.ctx)
-        raise OfficeFileError(problems.errors) from None
+        raise _yaml_error(exc) from None
     spec = parse_office(
         data,
         known_presets=known_presets,
