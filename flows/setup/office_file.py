@@ -865,6 +865,12 @@ def _field(loc: _Loc) -> str | None:
     return ".".join(str(p) for p in loc) or None
 
 
+def _rank(model: type[BaseModel], fld: str | None) -> int:
+    """Problems of one item are listed in the order of its fields (unknown keys first)."""
+    name = (fld or "").split(".")[0].lower()
+    return list(model.model_fields).index(name) if name in model.model_fields else -1
+
+
 # --- indicators (shared with the PK workbook) --------------------------------------------------
 
 
@@ -887,12 +893,10 @@ def parse_indicators(
     specs: list[IndicatorSpec] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raws):
-        loc = locate(i, raw)
-        start = len(problems.errors)
+        found: list[tuple[int, str | None, str, dict[str, Any]]] = []
 
-        def err(fld: str | None, code: str, loc: Locate = loc, **ctx: Any) -> None:
-            where, medan = loc(fld)
-            problems.add(where, code, medan=medan, **ctx)
+        def err(fld: str | None, code: str, found: list[Any] = found, **ctx: Any) -> None:
+            found.append((_rank(IndikatorFile, fld), fld, code, ctx))
 
         row = (
             {k: v for k, v in raw.items() if k != "baris"}
@@ -903,8 +907,8 @@ def parse_indicators(
         try:
             model = IndikatorFile.model_validate(row, context={"sheet": sheet})
         except ValidationError as exc:
-            for where, code, ctx in _issues(exc, IndikatorFile):
-                err(_field(where), code, **ctx)
+            for at, code, ctx in _issues(exc, IndikatorFile):
+                err(_field(at), code, **ctx)
         seksi_ref = _safe(_text, raw, "seksi")
         seksi = seksi_ref
         if seksi_ref is not None and sections is not None:
@@ -913,12 +917,17 @@ def parse_indicators(
                 known = sorted(set(sections.values()))
                 err("seksi", "tak_dikenal", nilai=seksi_ref, pilihan=known)
         kode = raw.get("kode") if isinstance(raw, Mapping) else None
+        duplicate = None
         if isinstance(kode, str | int) and not isinstance(kode, bool) and str(kode).strip():
-            if _key(str(kode)) in seen:
-                err("kode", "ganda", nilai=kode, sebelumnya=seen[_key(str(kode))])
-                continue
-            seen[_key(str(kode))] = label(i, raw)
-        if model is not None and seksi is not None and len(problems.errors) == start:
+            duplicate = seen.get(_key(str(kode)))
+            seen.setdefault(_key(str(kode)), label(i, raw))
+        for _, fld, code, ctx in sorted(found, key=lambda f: f[0]):
+            where, medan = locate(i, raw)(fld)
+            problems.add(where, code, medan=medan, **ctx)
+        if duplicate is not None:
+            where, medan = locate(i, raw)("kode")
+            problems.add(where, "ganda", medan=medan, nilai=kode, sebelumnya=duplicate)
+        elif model is not None and seksi is not None and not found:
             specs.append(model.spec(seksi, {k for k in KEEPABLE if k not in raw} if sheet else ()))
     return specs
 
@@ -970,6 +979,11 @@ def _person_label(i: int, raw: Any) -> str:
 
 
 _LABELS = {"seksi": _section_label, "pegawai": _person_label}
+_MODELS: dict[str, type[BaseModel]] = {
+    "kantor": KantorFile,
+    "seksi": SeksiFile,
+    "pegawai": PegawaiFile,
+}
 _ORDER = ("berkas", "kantor", "seksi", "pegawai", "indikator")
 
 
@@ -978,18 +992,19 @@ class _Report:
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
-        self.found: list[tuple[tuple[int, int], str, str, str | None, dict[str, Any]]] = []
+        self.found: list[tuple[tuple[int, int, int], str, str, str | None, dict[str, Any]]] = []
 
     def add(self, loc: _Loc, code: str, **ctx: Any) -> None:
         part = str(loc[0]) if loc else "berkas"
+        order = _ORDER.index(part)
         if part == "kantor" or len(loc) < 2:
             where = ".".join(str(p) for p in loc) or "berkas"
-            self.found.append(((_ORDER.index(part), -1), where, code, None, ctx))
+            rank = _rank(KantorFile, _field(loc[1:]))
+            self.found.append(((order, -1, rank), where, code, None, ctx))
             return
-        i = int(loc[1])
-        raw = self.data[part][i]
-        where = _LABELS[part](i, raw)
-        self.found.append(((_ORDER.index(part), i), where, code, _field(loc[2:]), ctx))
+        i, medan = int(loc[1]), _field(loc[2:])
+        where = _LABELS[part](i, self.data[part][i])
+        self.found.append(((order, i, _rank(_MODELS[part], medan)), where, code, medan, ctx))
 
     def into(self, problems: Problems) -> None:
         for _, where, code, medan, ctx in sorted(self.found, key=lambda f: f[0]):
