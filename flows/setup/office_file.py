@@ -575,7 +575,7 @@ def _check(fn: Callable[..., Any], schema_type: Any) -> PlainValidator:
 # --- the models (validator and JSON Schema) ----------------------------------------------------
 
 _Text = Annotated[str, _check(_text, str)]
-_OptText = Annotated[str | None, _check(_opt_text, str)]
+_OptText = Annotated[str | None, _check(_opt_text, str | None)]
 #: A number as YAML writes it, or Indonesian text (``"87,5"``, ``"1.234"``, ``"75%"``).
 _Angka = Annotated[
     Decimal,
@@ -643,16 +643,16 @@ class KantorFile(_FileModel):
     ] = None
     jam_kerja: Annotated[
         dict[str, str | None] | None,
-        _check(_office_hours, dict[str, str | None]),
+        _check(_office_hours, dict[str, str | None] | None),
         Field(description='mis. senin-kamis: "07:30-16:00", jumat: "07:30-16:30", sabtu: libur'),
     ] = None
     libur_tambahan: Annotated[
         dict[str, str] | None,
-        _check(_extra_days_off, dict[_Date, str | None] | list[_Date | LiburFile]),
+        _check(_extra_days_off, dict[_Date, str | None] | list[_Date | LiburFile] | None),
     ] = None
-    libur_batal: Annotated[list[str] | None, _check(_cancelled_days_off, list[_Date])] = None
+    libur_batal: Annotated[list[str] | None, _check(_cancelled_days_off, list[_Date] | None)] = None
     skala_predikat: Annotated[
-        list[dict[str, Any]] | None, _check(_predikat_scale, list[PredikatFile])
+        list[dict[str, Any]] | None, _check(_predikat_scale, list[PredikatFile] | None)
     ] = None
     pengingat: PengingatKantorFile | None = None
     isian_kumulatif: Annotated[
@@ -662,7 +662,7 @@ class KantorFile(_FileModel):
     ] = None
     logo: Annotated[
         str | None,
-        _check(_logo, str),
+        _check(_logo, str | None),
         Field(description="berkas PNG/SVG lambang daerah di samping berkas kantor"),
     ] = None
 
@@ -697,10 +697,10 @@ class PegawaiFile(_FileModel):
     pangkat: Annotated[_Text, Field(max_length=100)]
     peran: Annotated[str, _check(_choice(ROLES), Literal[tuple(ROLES)])]  # type: ignore[misc]
     seksi: Annotated[_OptText, Field(description="kode atau nama seksi; wajib untuk kasi")] = None
-    telegram_id: Annotated[int | None, _check(_telegram_id, int | str)] = None
+    telegram_id: Annotated[int | None, _check(_telegram_id, int | str | None)] = None
     telepon: Annotated[
         str | None,
-        _check(_phone, str),
+        _check(_phone, str | None),
         Field(description="nomor WhatsApp, mis. +6281234567890"),
     ] = None
 
@@ -741,13 +741,13 @@ class IndikatorFile(_FileModel):
     ]
     rentang: RentangFile | None = None
     sub_kegiatan: Annotated[
-        str, _check(_sub_kegiatan, str), Field(description="mis. 7.01.02.2.02.0003")
+        str, _check(_sub_kegiatan, str | None), Field(description="mis. 7.01.02.2.02.0003")
     ] = ""
-    invers: Annotated[bool, _check(_flag, bool | Literal["ya", "tidak"])] = False
+    invers: Annotated[bool, _check(_flag, bool | Literal["ya", "tidak"] | None)] = False
     pembilang: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
     penyebut: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
     rentang_tw: Annotated[
-        list[RentangFile | None] | None,
+        Annotated[list[RentangFile | None], Field(min_length=4, max_length=4)] | None,
         BeforeValidator(lambda v: None if v is None else _four(v)),
         Field(description="rentang per triwulan (s.d. TW I..IV); null = pakai rentang"),
     ] = None
