@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
+from flows.domain import limits
 from flows.domain.numparse import has_visible_text, parse_number
-from flows.setup import limits
 from flows.setup.office_file import OfficeFileError, parse_office_yaml
 from flows.setup.pk_workbook import read_pk, write_template
 

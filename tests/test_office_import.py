@@ -706,3 +706,18 @@ def test_office_file_may_name_its_own_preset_file(tmp_path: Path) -> None:
     with pytest.raises(OfficeFileError) as info:
         load_office_file(write(tmp_path, data))
     assert "tidak ada; periksa nama dan foldernya" in info.value.errors[0]
+
+
+def test_every_bad_value_of_one_setting_and_odd_keys_are_listed() -> None:
+    data = sample()
+    data["kantor"]["libur_tambahan"] = ["besok", "2026-03-20", "lusa"]
+    data[2026] = "tahun"
+    data["indikator"][0]["rentang_tw"] = [None, {"bawah": 5, "atas": 1}, None, {"x": 1}]
+    errors = errors_of(data)
+    assert errors == [
+        'berkas: kunci "2026" tidak dikenal (yang dikenal: kantor, pegawai, seksi, indikator)',
+        'kantor.libur_tambahan: "besok" bukan tanggal (tulis TTTT-BB-HH, misalnya 2026-03-20)',
+        'kantor.libur_tambahan: "lusa" bukan tanggal (tulis TTTT-BB-HH, misalnya 2026-03-20)',
+        "indikator ke-1 (PEM-1): rentang: bawah (5) lebih besar dari atas (1)",
+        'indikator ke-1 (PEM-1): kunci "x" tidak dikenal (yang dikenal: bawah, atas)',
+    ]

@@ -1,15 +1,17 @@
-"""The office setup file (YAML): parse and validate it into frozen specs.
+"""The office setup file (YAML): pydantic models that validate it into frozen specs.
 
 One file holds one office: ``kantor`` (the office and its settings), ``pegawai`` (people and
 roles), ``seksi`` (sections) and, optionally, ``indikator`` (the Perjanjian Kinerja; it may
 come from a PK workbook instead, see :mod:`flows.setup.pk_workbook`).
 See ``examples/sukamaju.yaml``.
 
-Validation collects every problem, not just the first, and raises :class:`OfficeFileError`
-with one Indonesian line per problem, each naming the item and the field, e.g.
+The models (one per part of the file) are both the validator and the source of the JSON
+Schema (``kinerja-bot skema``). Every field check raises its Indonesian message code (see
+``templates/chat/impor/kesalahan.txt``); :func:`parse_office` turns all of pydantic's errors
+at once into one line per problem, naming the item and the field, e.g.
 ``indikator ke-4 (PEM-4): seksi "XYZ" tidak dikenal`` (items counted from 1, named by their
-key: the NIP, the kode). Messages come from
-``templates/chat/impor/kesalahan.txt``.
+key: the NIP, the kode). Checks across items (a NIP twice, two Kasi on one section, an
+unknown section) are a second pass over the same file.
 
 The indicator rules (:func:`parse_indicators`) are shared with the PK workbook path, which
 names rows and columns instead (``baris 7, kolom "Polaritas": ...``).
@@ -19,16 +21,28 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from flows.core import texts
 from flows.core.yaml_file import YamlFileError, load_yaml_text, read_yaml_file
@@ -48,13 +62,19 @@ __all__ = [
     "ROLES",
     "SETTINGS_KEYS",
     "IndicatorSpec",
+    "IndikatorFile",
+    "KantorFile",
     "Locate",
     "NumberError",
     "OfficeFileError",
+    "OfficeFileModel",
     "OfficeSpec",
+    "PegawaiFile",
+    "PengingatKantorFile",
     "PersonSpec",
     "Problems",
     "SectionSpec",
+    "SeksiFile",
     "calendar_for",
     "load_office_file",
     "normalize_sub_kegiatan",
@@ -91,39 +111,12 @@ SETTINGS_KEYS: tuple[str, ...] = (
 )
 #: How a Kasi answers a ``kumulatif`` indicator: the quarter's new amount, or the total s.d. TW.
 KUMULATIF_ENTRY: tuple[str, ...] = ("triwulan", "sd")
-#: Keys of ``pengingat`` (the reminder plan, see flows/sop/reminders.py) and their kind.
-REMINDER_KEYS: dict[str, type] = {
-    "sebelum_hari": int,
-    "hari_h": bool,
-    "terlambat_harian": bool,
-    "eskalasi": bool,
-    "ringkasan_camat": bool,
-}
-
-_TOP_KEYS = ("kantor", "pegawai", "seksi", "indikator")
-_OFFICE_REQUIRED = ("nama", "kabupaten", "alamat", "kota_ttd", "sop", "tahun")
-_OFFICE_KEYS = (*_OFFICE_REQUIRED, "kode", "zona_waktu", *SETTINGS_KEYS)
-_SECTION_KEYS = ("kode", "nama")
-_PERSON_KEYS = ("nip", "nama", "jabatan", "pangkat", "peran", "seksi", "telegram_id", "telepon")
-INDICATOR_KEYS: tuple[str, ...] = (
-    "kode", "seksi", "sasaran", "nama", "satuan", "polaritas", "agregasi", "target_tahunan",
-    "target_tw", "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
-)  # fmt: skip
 #: Fields an indicator row may leave out to keep the stored value (PK workbook columns).
 KEEPABLE: tuple[str, ...] = (
     "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
 )  # fmt: skip
 
-# Column widths of the database (String(n)); longer text is a file error, not a crash.
-_MAX = {
-    "kantor.nama": 200, "kantor.kabupaten": 200, "kantor.alamat": 300, "kantor.kota_ttd": 100,
-    "kantor.kode": 80, "seksi.kode": 20, "seksi.nama": 200, "pegawai.nama": 200,
-    "pegawai.jabatan": 200, "pegawai.pangkat": 100, "indikator.kode": 40,
-    "indikator.satuan": 60, "indikator.pembilang": 200, "indikator.penyebut": 200,
-    "indikator.nama": 2000, "indikator.sasaran": 2000,
-}  # fmt: skip
-
-_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 _E164_RE = re.compile(r"^\+[1-9]\d{7,14}$")
 _PHONE_STRIP_RE = re.compile(r"[\s\-.()]")
 # urusan.bidang.program[.kegiatan (2 parts)[.sub kegiatan (2 or 4 digits)]]
@@ -165,6 +158,15 @@ class Problems:
 #: whole item) to where it is (``"indikator ke-4 (PEM-4)"``) and how the field is named in the
 #: message (``"polaritas"``, or ``None`` when ``where`` already names the column).
 Locate = Callable[[str | None], tuple[str, str | None]]
+
+
+def _fail(code: str, **ctx: Any) -> PydanticCustomError:
+    """A field's problem: ``code`` is the message in ``impor/kesalahan``; ``ctx`` its values.
+
+    ``_at`` (``"target_tw.3"``) puts a model-level problem on a field; ``_semua`` (a list of
+    values) reports one line per value.
+    """
+    return PydanticCustomError(code, code, ctx)
 
 
 # --- specs -------------------------------------------------------------------------------------
@@ -258,6 +260,15 @@ def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _show(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 class NumberError(ValueError):
     """``code`` is ``bukan_angka`` or ``negatif``."""
 
@@ -329,240 +340,570 @@ def section_lookup(sections: Collection[SectionSpec]) -> dict[str, str]:
     return lookup
 
 
-_MISSING = object()
-
-
-class _Item:
-    """One mapping of the file being read, with a way to report its problems."""
-
-    def __init__(self, raw: Mapping[str, Any], problems: Problems, locate: Locate) -> None:
-        self.raw = raw
-        self.problems = problems
-        self.locate = locate
-        self.start = len(problems.errors)
-
-    @property
-    def ok(self) -> bool:
-        return len(self.problems.errors) == self.start
-
-    def err(self, fld: str | None, code: str, **ctx: Any) -> None:
-        where, medan = self.locate(fld)
-        self.problems.add(where, code, medan=medan, **ctx)
-
-    def unknown_keys(self, allowed: Collection[str], *, ignore: Collection[str] = ()) -> None:
-        for key in self.raw:
-            if key not in allowed and key not in ignore:
-                self.err(None, "kunci_tak_dikenal", nilai=key, pilihan=list(allowed))
-
-    def has(self, key: str) -> bool:
-        return self.raw.get(key) is not None and not (
-            isinstance(self.raw[key], str) and not self.raw[key].strip()
-        )
-
-    def text(self, key: str, *, required: bool = True, limit: str = "") -> str | None:
-        value = self.raw.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.err(key, "wajib")
-            return None
-        if isinstance(value, bool | Mapping | list):
-            self.err(key, "bukan_teks")
-            return None
-        text = " ".join(str(value).split())
-        cap = _MAX.get(limit)
-        if cap is not None and len(text) > cap:
-            self.err(key, "terlalu_panjang", panjang=len(text), batas=cap)
-            return None
-        return text
-
-    def number(self, key: str, value: Any = _MISSING, *, required: bool = True) -> Decimal | None:
-        if value is _MISSING:
-            value = self.raw.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.err(key, "wajib")
-            return None
-        try:
-            return to_decimal(value)
-        except NumberError as exc:
-            self.err(key, exc.code, nilai=_show(value))
-            return None
-
-    def choice(self, key: str, options: Sequence[str]) -> str | None:
-        text = self.text(key)
-        if text is None:
-            return None
-        word = _norm_word(text)
-        if word not in options:
-            self.err(key, "tak_dikenal", nilai=text, pilihan=list(options))
-            return None
-        return word
-
-    def flag(self, key: str) -> bool | None:
-        value = self.raw.get(key)
-        if value is None:
-            return False
-        if isinstance(value, bool):
-            return value
-        word = _norm_word(str(value))
-        if word in ("ya", "y", "true", "benar", "1"):
-            return True
-        if word in ("tidak", "t", "false", "salah", "0", ""):
-            return False
-        self.err(key, "bukan_ya_tidak", nilai=_show(value))
+def _to_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
         return None
 
 
-def _show(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+# --- field checks: each returns the clean value or raises its message code --------------------
+
+
+def _text(value: Any) -> str:
+    if _blank(value):
+        raise _fail("wajib")
+    if isinstance(value, bool | Mapping | list):
+        raise _fail("bukan_teks")
+    return " ".join(str(value).split())
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if _blank(value) else _text(value)
+
+
+def _number(value: Any) -> Decimal:
+    if _blank(value):
+        raise _fail("wajib")
+    try:
+        return to_decimal(value)
+    except NumberError as exc:
+        raise _fail(exc.code, nilai=_show(value)) from None
+
+
+def _opt_number(value: Any) -> Decimal | None:
+    return None if _blank(value) else _number(value)
+
+
+def _choice(options: Sequence[str]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value)
+        if _norm_word(text) not in options:
+            raise _fail("tak_dikenal", nilai=text, pilihan=list(options))
+        return _norm_word(text)
+
+    return check
+
+
+def _flag(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    word = _norm_word(str(value))
+    if word in ("ya", "y", "true", "benar", "1", "tidak", "t", "false", "salah", "0", ""):
+        return word in ("ya", "y", "true", "benar", "1")
+    raise _fail("bukan_ya_tidak", nilai=_show(value))
+
+
+def _four(value: Any) -> Any:
+    """``target_tw`` / ``rentang_tw``: exactly four entries (TW I..IV)."""
+    if value is None:
+        raise _fail("wajib")
+    if not isinstance(value, list | tuple):
+        raise _fail("target_tw_jumlah", jumlah=1)
+    if len(value) != 4:
+        raise _fail("target_tw_jumlah", jumlah=len(value))
+    return list(value)
+
+
+def _year(value: Any) -> int:
+    if value is None:
+        raise _fail("wajib")
+    if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).strip()):
+        raise _fail("bukan_bulat", nilai=_show(value))
+    if not 2000 <= int(str(value).strip()) <= 2100:
+        raise _fail("tahun_tidak_wajar", nilai=value)
+    return int(str(value).strip())
+
+
+def _office_code(value: Any) -> str | None:
+    code = _opt_text(value)
+    if code is not None and not re.fullmatch(_SLUG, code.lower()):
+        raise _fail("kode_kantor", nilai=code)
+    return None if code is None else code.lower()
+
+
+def _time_zone(value: Any) -> str:
+    tz = _text(value)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("zona_waktu", nilai=tz) from None
+    return tz
+
+
+def _sop(value: Any, info: ValidationInfo) -> str:
+    """A built-in preset id, or the path of the office's own preset file (checked)."""
+    sop = _text(value)
+    ctx = info.context or {}
+    if not is_preset_path(sop):
+        known = ctx.get("known_presets", DEFAULT_PRESETS)
+        if sop not in known:
+            raise _fail("preset", nilai=sop, pilihan=sorted(known))
+        return sop
+    path = Path(sop).expanduser()
+    if not path.is_absolute():
+        path = (ctx.get("base_dir") or Path.cwd()) / path
+    try:
+        load_preset_file(path.resolve())
+    except PresetError as exc:
+        raise _fail("preset_berkas", nilai=sop, galat="; ".join(exc.errors)) from None
+    return str(path.resolve())
+
+
+def _nip(value: Any) -> str:
+    nip = normalize_nip(str(value)) if value is not None else ""
+    if not nip:
+        raise _fail("wajib")
+    if not is_valid_nip(nip):
+        raise _fail("nip_tidak_sah", nilai=_show(value), panjang=len(nip))
+    return nip
+
+
+def _telegram_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not re.fullmatch(r"[1-9]\d{0,19}", str(value).strip()):
+        raise _fail("telegram_id_tidak_sah", nilai=_show(value))
+    return int(str(value).strip())
+
+
+def _phone(value: Any) -> str | None:
+    phone = None if value is None else _normalize_phone(str(value))
+    if value is not None and (phone is None or isinstance(value, bool)):
+        raise _fail("telepon_tidak_sah", nilai=_show(value))
+    return phone
+
+
+def _sub_kegiatan(value: Any) -> str:
+    text = _opt_text(value)
+    normalized = "" if text is None else normalize_sub_kegiatan(text)
+    if normalized is None:
+        raise _fail("sub_kegiatan", nilai=text)
+    return normalized
+
+
+def _int_0_10(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise _fail("bukan_bulat", nilai=_show(value))
+    return value
+
+
+def _strict_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail("bukan_ya_tidak", nilai=_show(value))
+    return value
+
+
+def _office_hours(value: Any) -> dict[str, str | None] | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, Mapping):
+            raise ValueError
+        config = {str(k): (None if v is None else str(v)) for k, v in value.items()}
+        OfficeHours.from_config(config)
+    except (ValueError, TypeError):
+        raise _fail("jam_kerja") from None
+    return config
+
+
+def _extra_days_off(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = [
+            (e.get("tanggal"), e.get("nama")) if isinstance(e, Mapping) else (e, None)
+            for e in value
+        ]
+    else:
+        raise _fail("bukan_daftar")
+    bad = [_show(day) for day, _ in pairs if _to_date(day) is None]
+    if bad:
+        raise _fail("tanggal", nilai=bad[0], _semua=bad)
+    return {
+        _to_date(day).isoformat(): str(name).strip() if name else DEFAULT_EXTRA_DAY_OFF_LABEL  # type: ignore[union-attr]
+        for day, name in pairs
+    }
+
+
+def _cancelled_days_off(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _fail("bukan_daftar")
+    bad = [_show(day) for day in value if _to_date(day) is None]
+    if bad:
+        raise _fail("tanggal", nilai=bad[0], _semua=bad)
+    return [_to_date(day).isoformat() for day in value]  # type: ignore[union-attr]
+
+
+def _predikat_scale(value: Any) -> list[dict[str, Any]] | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+            raise ValueError
+        rows = [
+            {
+                "di_atas": None
+                if r.get("di_atas") is None
+                else format(to_decimal(r["di_atas"]), "f"),
+                "predikat": str(r["predikat"]).strip(),
+            }
+            for r in value
+        ]
+        PredikatScale.from_config(rows)
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        raise _fail("skala_predikat") from None
+    return rows
+
+
+def _logo(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not (isinstance(value, str) and value.strip().lower().endswith((".png", ".svg"))):
+        raise _fail("logo", nilai=_show(value))
+    return value.strip()
+
+
+def _check(fn: Callable[..., Any], schema_type: Any) -> PlainValidator:
+    """Validate with ``fn``; describe the field in the JSON Schema as ``schema_type``."""
+    return PlainValidator(fn, json_schema_input_type=schema_type)
+
+
+# --- the models (validator and JSON Schema) ----------------------------------------------------
+
+_Text = Annotated[str, _check(_text, str)]
+_OptText = Annotated[str | None, _check(_opt_text, str | None)]
+#: A number as YAML writes it, or Indonesian text (``"87,5"``, ``"1.234"``, ``"75%"``).
+_Angka = Annotated[
+    Decimal,
+    _check(_number, float | str),
+    Field(description='angka, atau teks gaya Indonesia: "87,5"'),
+]
+_OptAngka = Annotated[Decimal | None, _check(_opt_number, float | str | None)]
+#: Blank text counts as not given (a PK cell, an empty YAML value).
+_BLANK_IS_NONE = BeforeValidator(lambda v: None if _blank(v) else v)
+_Date = dt.date
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PengingatKantorFile(_FileModel):
+    """The office's reminder plan; overrides the SOP preset's key by key."""
+
+    sebelum_hari: Annotated[int | None, _check(_int_0_10, int), Field(ge=0, le=10)] = None
+    hari_h: Annotated[bool | None, _check(_strict_bool, bool)] = None
+    terlambat_harian: Annotated[bool | None, _check(_strict_bool, bool)] = None
+    eskalasi: Annotated[bool | None, _check(_strict_bool, bool)] = None
+    ringkasan_camat: Annotated[bool | None, _check(_strict_bool, bool)] = None
+
+
+class LiburFile(_FileModel):
+    """An extra day off, in the list form of ``libur_tambahan`` (schema only)."""
+
+    tanggal: _Date
+    nama: str | None = None
+
+
+class PredikatFile(_FileModel):
+    """One level of ``skala_predikat`` (schema only; checked as a whole scale)."""
+
+    di_atas: float | str | None = Field(None, description="batas bawah; kosong = tingkat terendah")
+    predikat: str
+
+
+def _working_day_1_10(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise _fail("bukan_bulat", nilai=_show(value))
+    return value
+
+
+class BukaSiklusFile(_FileModel):
+    """When a quarter's cycle is offered to the Camat (or opens by itself)."""
+
+    hari_kerja_ke: Annotated[
+        int | None,
+        _check(_working_day_1_10, int),
+        Field(ge=1, le=10, description="hari kerja ke-n setelah triwulan berakhir (bawaan 1)"),
+    ] = None
+    otomatis: Annotated[
+        bool | None,
+        _check(_strict_bool, bool),
+        Field(description="siklus dibuka sendiri, tanpa menunggu Camat"),
+    ] = None
+
+
+class KantorFile(_FileModel):
+    """The office and its settings."""
+
+    nama: Annotated[_Text, Field(max_length=200)]
+    kabupaten: Annotated[_Text, Field(max_length=200)]
+    alamat: Annotated[_Text, Field(max_length=300)]
+    kota_ttd: Annotated[_Text, Field(max_length=100, description="kota di atas tanda tangan")]
+    sop: Annotated[
+        str,
+        _check(_sop, str),
+        Field(
+            max_length=500,
+            description="id preset SOP bawaan (mis. kebasen-pengumpulan) atau jalur berkas "
+            "SOP .yaml milik kantor, relatif terhadap berkas kantor",
+        ),
+    ]
+    tahun: Annotated[int, _check(_year, int), Field(ge=2000, le=2100)]
+    kode: Annotated[
+        Annotated[str, _check(_office_code, str), Field(max_length=80, pattern=_SLUG)] | None,
+        _BLANK_IS_NONE,
+    ] = None
+    zona_waktu: Annotated[
+        str | None,
+        _check(_time_zone, Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] | str),
+    ] = None
+    jam_kerja: Annotated[
+        dict[str, str | None] | None,
+        _check(_office_hours, dict[str, str | None] | None),
+        Field(description='mis. senin-kamis: "07:30-16:00", jumat: "07:30-16:30", sabtu: libur'),
+    ] = None
+    libur_tambahan: Annotated[
+        dict[str, str] | None,
+        _check(_extra_days_off, dict[_Date, str | None] | list[_Date | LiburFile] | None),
+    ] = None
+    libur_batal: Annotated[list[str] | None, _check(_cancelled_days_off, list[_Date] | None)] = None
+    skala_predikat: Annotated[
+        list[dict[str, Any]] | None, _check(_predikat_scale, list[PredikatFile] | None)
+    ] = None
+    pengingat: PengingatKantorFile | None = None
+    isian_kumulatif: Annotated[
+        Annotated[str, _check(_choice(KUMULATIF_ENTRY), Literal["triwulan", "sd"])] | None,
+        _BLANK_IS_NONE,
+        Field(description="kumulatif diisi angka triwulan itu (triwulan) atau total s.d. (sd)"),
+    ] = None
+    logo: Annotated[
+        str | None,
+        _check(_logo, str | None),
+        Field(description="berkas PNG/SVG lambang daerah di samping berkas kantor"),
+    ] = None
+    admin_perencana: Annotated[
+        bool | None,
+        _check(_strict_bool, bool),
+        Field(description="perencana boleh mengelola pegawai dan Plt/Plh dari chat"),
+    ] = None
+    buka_siklus: BukaSiklusFile | None = None
+
+    @model_validator(mode="after")
+    def _defaults(self, info: ValidationInfo) -> KantorFile:
+        """``zona_waktu`` defaults to the bot's; ``kode`` to the slug of ``nama``."""
+        if self.zona_waktu is None:
+            self.zona_waktu = (info.context or {}).get("default_tz", "Asia/Jakarta")
+        if self.kode is None:
+            self.kode = slugify(self.nama)[:80]
+            if not self.kode:
+                raise _fail("wajib", _at="kode")
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The optional keys given, JSON-safe, for ``Office.settings``."""
+        out = {k: getattr(self, k) for k in SETTINGS_KEYS if getattr(self, k) is not None}
+        if self.pengingat is not None:
+            out["pengingat"] = self.pengingat.model_dump(exclude_unset=True)
+        if self.buka_siklus is not None:
+            out["buka_siklus"] = self.buka_siklus.model_dump(exclude_unset=True)
+        return out
+
+
+class SeksiFile(_FileModel):
+    kode: Annotated[_Text, Field(max_length=20)]
+    nama: Annotated[_Text, Field(max_length=200)]
+
+
+class PegawaiFile(_FileModel):
+    nip: Annotated[str, _check(_nip, str | int), Field(description="18 angka; spasi boleh")]
+    nama: Annotated[_Text, Field(max_length=200)]
+    jabatan: Annotated[_Text, Field(max_length=200)]
+    pangkat: Annotated[_Text, Field(max_length=100)]
+    peran: Annotated[str, _check(_choice(ROLES), Literal[tuple(ROLES)])]  # type: ignore[misc]
+    seksi: Annotated[_OptText, Field(description="kode atau nama seksi; wajib untuk kasi")] = None
+    telegram_id: Annotated[int | None, _check(_telegram_id, int | str | None)] = None
+    telepon: Annotated[
+        str | None,
+        _check(_phone, str | None),
+        Field(description="nomor WhatsApp, mis. +6281234567890"),
+    ] = None
+
+
+class RentangFile(_FileModel):
+    """A range (``bawah`` ≤ ``atas``); both empty = none (a PK row without one)."""
+
+    bawah: _OptAngka = None
+    atas: _OptAngka = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> RentangFile:
+        if (self.bawah is None) != (self.atas is None):
+            raise _fail("rentang_separuh")
+        if self.bawah is not None and self.atas is not None and self.bawah > self.atas:
+            raise _fail("rentang_terbalik", bawah=self.bawah, atas=self.atas)
+        return self
+
+    def pair(self) -> tuple[Decimal, Decimal] | None:
+        return None if self.bawah is None or self.atas is None else (self.bawah, self.atas)
+
+
+class IndikatorFile(_FileModel):
+    """One Perjanjian Kinerja indicator."""
+
+    kode: Annotated[_Text, Field(max_length=40)]
+    seksi: _Text
+    sasaran: Annotated[_Text, Field(max_length=2000)]
+    nama: Annotated[_Text, Field(max_length=2000)]
+    satuan: Annotated[_Text, Field(max_length=60)]
+    polaritas: Annotated[str, _check(_choice(POLARITIES), Literal[tuple(POLARITIES)])]  # type: ignore[misc]
+    agregasi: Annotated[str, _check(_choice(AGGREGATIONS), Literal[tuple(AGGREGATIONS)])]  # type: ignore[misc]
+    target_tahunan: _Angka
+    target_tw: Annotated[
+        list[_OptAngka],
+        BeforeValidator(_four),
+        Field(min_length=4, max_length=4, description="s.d. TW I..IV; null = tidak diukur"),
+    ]
+    rentang: RentangFile | None = None
+    sub_kegiatan: Annotated[
+        str, _check(_sub_kegiatan, str | None), Field(description="mis. 7.01.02.2.02.0003")
+    ] = ""
+    invers: Annotated[bool, _check(_flag, bool | Literal["ya", "tidak"] | None)] = False
+    pembilang: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
+    penyebut: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
+    rentang_tw: Annotated[
+        Annotated[list[RentangFile | None], Field(min_length=4, max_length=4)] | None,
+        BeforeValidator(lambda v: None if v is None else _four(v)),
+        Field(description="rentang per triwulan (s.d. TW I..IV); null = pakai rentang"),
+    ] = None
+
+    @model_validator(mode="after")
+    def _cumulative(self, info: ValidationInfo) -> IndikatorFile:
+        """s.d. TW targets of a kumulatif indicator never fall and end at the annual target."""
+        if self.agregasi != "kumulatif":
+            return self
+        given = [(i, v) for i, v in enumerate(self.target_tw) if v is not None]
+        for (_, before), (i, after) in zip(given, given[1:], strict=False):
+            if after < before:
+                raise _fail(
+                    "kumulatif_menurun",
+                    _at=f"target_tw.{i}",
+                    tw=i + 1,
+                    sesudah=after,
+                    sebelum=before,
+                )
+        tw4 = self.target_tw[3]
+        if tw4 is not None and tw4 != self.target_tahunan:
+            sheet = bool((info.context or {}).get("sheet"))
+            raise _fail(
+                "kumulatif_tw4",
+                _at="target_tw.3",
+                tw4=tw4,
+                tahunan=self.target_tahunan,
+                lembar=sheet,
+            )
+        return self
+
+    def spec(self, seksi: str, keep: Collection[str] = ()) -> IndicatorSpec:
+        ranges = tuple(r.pair() if r else None for r in self.rentang_tw or ())
+        changed = {
+            "seksi": seksi,
+            "target_tw": tuple(self.target_tw),
+            "rentang": self.rentang.pair() if self.rentang else None,
+            "pembilang": self.pembilang or "",
+            "penyebut": self.penyebut or "",
+            "rentang_tw": ranges if any(ranges) else None,
+        }
+        return IndicatorSpec(**{**dict(self), **changed}, keep=frozenset(keep))
+
+
+class OfficeFileModel(_FileModel):
+    """A Kinerja Bot office file: the office, its people, sections and (optionally) its PK."""
+
+    model_config = ConfigDict(title="Berkas kantor Kinerja Bot")
+
+    kantor: KantorFile
+    pegawai: Annotated[list[PegawaiFile], Field(min_length=1)]
+    seksi: Annotated[list[SeksiFile], Field(min_length=1)]
+    indikator: list[IndikatorFile] | None = None
+
+
+_TOP_KEYS = tuple(OfficeFileModel.model_fields)
+_OFFICE_KEYS = tuple(KantorFile.model_fields)
+_SECTION_KEYS = tuple(SeksiFile.model_fields)
+_PERSON_KEYS = tuple(PegawaiFile.model_fields)
+INDICATOR_KEYS: tuple[str, ...] = tuple(IndikatorFile.model_fields)
+#: Keys of ``pengingat`` (the reminder plan, see flows/sop/reminders.py).
+REMINDER_KEYS: tuple[str, ...] = tuple(PengingatKantorFile.model_fields)
+
+
+# --- pydantic's errors as Indonesian lines -----------------------------------------------------
+
+_Loc = tuple[str | int, ...]
+_STRUCTURE = {
+    "missing": "wajib",
+    "model_type": "bukan_pemetaan",
+    "model_attributes_type": "bukan_pemetaan",
+    "dict_type": "bukan_pemetaan",
+    "list_type": "bukan_daftar",
+    "too_short": "daftar_kosong",
+}
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for a in get_args(annotation) if (m := _model_in(a))), None)
+
+
+def _keys_at(model: type[BaseModel] | None, path: _Loc) -> list[str]:
+    """The keys the model at ``path`` (inside ``model``) knows."""
+    for part in path:
+        if model is not None and isinstance(part, str):
+            model = _model_in(model.model_fields[part].annotation)
+    return list(model.model_fields) if model else []
+
+
+def _issues(exc: ValidationError, model: type[BaseModel]) -> Iterator[tuple[_Loc, str, dict]]:
+    """Each problem as (where in the data, message code, its values)."""
+    for error in exc.errors():
+        loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
+        ctx = dict(error.get("ctx") or {})
+        if kind in ("extra_forbidden", "invalid_key"):
+            ctx = {"nilai": loc[-1], "pilihan": _keys_at(model, loc[:-1])}
+            loc, code = loc[:-1], "kunci_tak_dikenal"
+        elif value is None and kind in _STRUCTURE and len(loc) == 1:
+            code = "wajib"
+        elif kind in ("too_long", "string_too_long"):
+            code = "terlalu_panjang"
+            ctx = {"panjang": len(" ".join(str(value).split())), "batas": ctx["max_length"]}
+        else:
+            code = _STRUCTURE.get(kind, kind)
+        at = ctx.pop("_at", None)
+        if at:
+            loc += tuple(int(p) if p.isdigit() else p for p in at.split("."))
+        for nilai in ctx.pop("_semua", None) or [ctx.get("nilai")]:
+            yield loc, code, {**ctx, "nilai": nilai} if "nilai" in ctx else ctx
+
+
+def _field(loc: _Loc) -> str | None:
+    return ".".join(str(p) for p in loc) or None
+
+
+def _rank(model: type[BaseModel], fld: str | None) -> int:
+    """Problems of one item are listed in the order of its fields (unknown keys first)."""
+    name = (fld or "").split(".")[0].lower()
+    return list(model.model_fields).index(name) if name in model.model_fields else -1
 
 
 # --- indicators (shared with the PK workbook) --------------------------------------------------
-
-
-def _parse_indicator(
-    raw: Any,
-    problems: Problems,
-    locate: Locate,
-    sections: Mapping[str, str] | None,
-    *,
-    sheet: bool = False,
-) -> IndicatorSpec | None:
-    if not isinstance(raw, Mapping):
-        where, _ = locate(None)
-        problems.add(where, "bukan_pemetaan")
-        return None
-    item = _Item(raw, problems, locate)
-    item.unknown_keys(INDICATOR_KEYS, ignore=("baris",) if sheet else ())
-    kode = item.text("kode", limit="indikator.kode")
-    seksi_ref = item.text("seksi")
-    seksi: str | None = seksi_ref
-    if seksi_ref is not None and sections is not None:
-        seksi = sections.get(_key(seksi_ref))
-        if seksi is None:
-            known = sorted(set(sections.values()))
-            item.err("seksi", "tak_dikenal", nilai=seksi_ref, pilihan=known)
-    sasaran = item.text("sasaran", limit="indikator.sasaran")
-    nama = item.text("nama", limit="indikator.nama")
-    satuan = item.text("satuan", limit="indikator.satuan")
-    polaritas = item.choice("polaritas", POLARITIES)
-    agregasi = item.choice("agregasi", AGGREGATIONS)
-    tahunan = item.number("target_tahunan")
-
-    targets: list[Decimal | None] = [None] * 4
-    raw_tw = raw.get("target_tw")
-    if raw_tw is None:
-        item.err("target_tw", "wajib")
-    elif not isinstance(raw_tw, list | tuple):
-        item.err("target_tw", "target_tw_jumlah", jumlah=1)
-    elif len(raw_tw) != 4:
-        item.err("target_tw", "target_tw_jumlah", jumlah=len(raw_tw))
-    else:
-        for i, value in enumerate(raw_tw):
-            targets[i] = item.number(f"target_tw.{i}", value, required=False)
-
-    keep = {k for k in KEEPABLE if k not in raw} if sheet else set()
-    rentang: tuple[Decimal, Decimal] | None = None
-    raw_range = raw.get("rentang")
-    if isinstance(raw_range, Mapping):
-        sub = _Item(raw_range, problems, lambda f: locate(f"rentang.{f}" if f else "rentang"))
-        sub.unknown_keys(("bawah", "atas"))
-        if sub.has("bawah") != sub.has("atas"):
-            item.err("rentang", "rentang_separuh")
-        elif sub.has("bawah"):
-            lo, hi = sub.number("bawah"), sub.number("atas")
-            if lo is not None and hi is not None:
-                if lo > hi:
-                    item.err("rentang", "rentang_terbalik", bawah=lo, atas=hi)
-                else:
-                    rentang = (lo, hi)
-    elif raw_range is not None:
-        item.err("rentang", "bukan_pemetaan")
-    rentang_tw = _parse_ranges_tw(item, raw.get("rentang_tw"), problems, locate)
-
-    sub_kegiatan = ""
-    raw_sub = item.text("sub_kegiatan", required=False)
-    if raw_sub is not None:
-        normalized = normalize_sub_kegiatan(raw_sub)
-        if normalized is None:
-            item.err("sub_kegiatan", "sub_kegiatan", nilai=raw_sub)
-        else:
-            sub_kegiatan = normalized
-    invers = item.flag("invers")
-    pembilang = item.text("pembilang", required=False, limit="indikator.pembilang") or ""
-    penyebut = item.text("penyebut", required=False, limit="indikator.penyebut") or ""
-
-    if agregasi == "kumulatif" and item.ok:
-        _check_cumulative(item, tahunan, targets, sheet=sheet)
-    if not item.ok:
-        return None
-    assert kode and seksi and sasaran and nama and satuan and polaritas and agregasi
-    assert tahunan is not None and invers is not None
-    return IndicatorSpec(
-        kode=kode,
-        seksi=seksi,
-        sasaran=sasaran,
-        nama=nama,
-        satuan=satuan,
-        polaritas=polaritas,
-        agregasi=agregasi,
-        target_tahunan=tahunan,
-        target_tw=(targets[0], targets[1], targets[2], targets[3]),
-        rentang=rentang,
-        sub_kegiatan=sub_kegiatan,
-        invers=invers,
-        pembilang=pembilang,
-        penyebut=penyebut,
-        keep=frozenset(keep),
-        rentang_tw=rentang_tw,
-    )
-
-
-def _parse_ranges_tw(
-    item: _Item, raw: Any, problems: Problems, locate: Locate
-) -> tuple[tuple[Decimal, Decimal] | None, ...] | None:
-    """``rentang_tw``: four entries, each ``null`` or ``{bawah, atas}`` (a quarter's range)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, list | tuple) or len(raw) != 4:
-        item.err("rentang_tw", "target_tw_jumlah", jumlah=len(raw) if isinstance(raw, list) else 1)
-        return None
-    out: list[tuple[Decimal, Decimal] | None] = []
-    for i, entry in enumerate(raw):
-        if entry is None:
-            out.append(None)
-            continue
-        if not isinstance(entry, Mapping):
-            item.err(f"rentang_tw.{i}", "bukan_pemetaan")
-            out.append(None)
-            continue
-        sub = _Item(entry, problems, lambda f, i=i: locate(f"rentang_tw.{i}.{f}" if f else None))  # type: ignore[misc]
-        sub.unknown_keys(("bawah", "atas"))
-        lo, hi = sub.number("bawah"), sub.number("atas")
-        if lo is not None and hi is not None and lo > hi:
-            item.err(f"rentang_tw.{i}", "rentang_terbalik", bawah=lo, atas=hi)
-        out.append((lo, hi) if lo is not None and hi is not None and lo <= hi else None)
-    return tuple(out) if any(out) else None
-
-
-def _check_cumulative(
-    item: _Item, tahunan: Decimal | None, targets: list[Decimal | None], *, sheet: bool
-) -> None:
-    """s.d. TW targets of a kumulatif indicator never fall and end at the annual target."""
-    previous: tuple[int, Decimal] | None = None
-    for i, value in enumerate(targets):
-        if value is None:
-            continue
-        if previous is not None and value < previous[1]:
-            item.err(
-                f"target_tw.{i}", "kumulatif_menurun", tw=i + 1, sesudah=value, sebelum=previous[1]
-            )
-            return
-        previous = (i, value)
-    tw4 = targets[3]
-    if tw4 is not None and tahunan is not None and tw4 != tahunan:
-        item.err("target_tw.3", "kumulatif_tw4", tw4=tw4, tahunan=tahunan, lembar=sheet)
 
 
 def parse_indicators(
@@ -584,19 +925,53 @@ def parse_indicators(
     specs: list[IndicatorSpec] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raws):
-        loc = locate(i, raw)
-        spec = _parse_indicator(raw, problems, loc, sections, sheet=sheet)
+        found: list[tuple[int, str | None, str, dict[str, Any]]] = []
+
+        def err(fld: str | None, code: str, found: list[Any] = found, **ctx: Any) -> None:
+            found.append((_rank(IndikatorFile, fld), fld, code, ctx))
+
+        row = (
+            {k: v for k, v in raw.items() if k != "baris"}
+            if sheet and isinstance(raw, Mapping)
+            else raw
+        )
+        model: IndikatorFile | None = None
+        try:
+            model = IndikatorFile.model_validate(row, context={"sheet": sheet})
+        except ValidationError as exc:
+            for at, code, ctx in _issues(exc, IndikatorFile):
+                err(_field(at), code, **ctx)
+        seksi_ref = _safe(_text, raw, "seksi")
+        seksi = seksi_ref
+        if seksi_ref is not None and sections is not None:
+            seksi = sections.get(_key(seksi_ref))
+            if seksi is None:
+                known = sorted(set(sections.values()))
+                err("seksi", "tak_dikenal", nilai=seksi_ref, pilihan=known)
         kode = raw.get("kode") if isinstance(raw, Mapping) else None
+        duplicate = None
         if isinstance(kode, str | int) and not isinstance(kode, bool) and str(kode).strip():
-            key = _key(str(kode))
-            if key in seen:
-                where, medan = loc("kode")
-                problems.add(where, "ganda", medan=medan, nilai=kode, sebelumnya=seen[key])
-                continue
-            seen[key] = label(i, raw)
-        if spec is not None:
-            specs.append(spec)
+            duplicate = seen.get(_key(str(kode)))
+            seen.setdefault(_key(str(kode)), label(i, raw))
+        for _, fld, code, ctx in sorted(found, key=lambda f: f[0]):
+            where, medan = locate(i, raw)(fld)
+            problems.add(where, code, medan=medan, **ctx)
+        if duplicate is not None:
+            where, medan = locate(i, raw)("kode")
+            problems.add(where, "ganda", medan=medan, nilai=kode, sebelumnya=duplicate)
+        elif model is not None and seksi is not None and not found:
+            specs.append(model.spec(seksi, {k for k in KEEPABLE if k not in raw} if sheet else ()))
     return specs
+
+
+def _safe(check: Callable[[Any], Any], raw: Any, key: str) -> Any:
+    """``check`` of ``raw[key]``, or ``None`` when missing or invalid (reported elsewhere)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return check(raw.get(key))
+    except PydanticCustomError:
+        return None
 
 
 def _yaml_field(fld: str | None) -> str | None:
@@ -617,365 +992,98 @@ def _yaml_indicator_locate(i: int, raw: Any) -> Locate:
     return lambda fld: (label, _yaml_field(fld))
 
 
-# --- office settings ---------------------------------------------------------------------------
-
-
-def _to_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _parse_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
-    """The optional ``kantor`` keys, checked and made JSON-safe for ``Office.settings``."""
-    settings: dict[str, Any] = {}
-    hours = kantor.get("jam_kerja")
-    if hours is not None:
-        try:
-            if not isinstance(hours, Mapping):
-                raise ValueError
-            config = {str(k): (None if v is None else str(v)) for k, v in hours.items()}
-            OfficeHours.from_config(config)
-            settings["jam_kerja"] = config
-        except (ValueError, TypeError):
-            problems.add("kantor.jam_kerja", "jam_kerja")
-
-    extra = kantor.get("libur_tambahan")
-    if extra is not None:
-        days: dict[str, str] = {}
-        if isinstance(extra, Mapping):
-            pairs = [(k, v) for k, v in extra.items()]
-        elif isinstance(extra, list):
-            pairs = []
-            for entry in extra:
-                if isinstance(entry, Mapping):
-                    pairs.append((entry.get("tanggal"), entry.get("nama")))
-                else:
-                    pairs.append((entry, None))
-        else:
-            problems.add("kantor.libur_tambahan", "bukan_daftar")
-            pairs = []
-        for raw_day, name in pairs:
-            day = _to_date(raw_day)
-            if day is None:
-                problems.add("kantor.libur_tambahan", "tanggal", nilai=_show(raw_day))
-            else:
-                days[day.isoformat()] = str(name).strip() if name else DEFAULT_EXTRA_DAY_OFF_LABEL
-        settings["libur_tambahan"] = days
-
-    cancelled = kantor.get("libur_batal")
-    if cancelled is not None:
-        if not isinstance(cancelled, list):
-            problems.add("kantor.libur_batal", "bukan_daftar")
-        else:
-            out: list[str] = []
-            for raw_day in cancelled:
-                day = _to_date(raw_day)
-                if day is None:
-                    problems.add("kantor.libur_batal", "tanggal", nilai=_show(raw_day))
-                else:
-                    out.append(day.isoformat())
-            settings["libur_batal"] = out
-
-    scale = kantor.get("skala_predikat")
-    if scale is not None:
-        try:
-            if not isinstance(scale, list) or not all(isinstance(r, Mapping) for r in scale):
-                raise ValueError
-            rows = [
-                {
-                    "di_atas": None
-                    if r.get("di_atas") is None
-                    else format(to_decimal(r["di_atas"]), "f"),
-                    "predikat": str(r["predikat"]).strip(),
-                }
-                for r in scale
-            ]
-            PredikatScale.from_config(rows)
-            settings["skala_predikat"] = rows
-        except (ValueError, KeyError, TypeError, InvalidOperation):
-            problems.add("kantor.skala_predikat", "skala_predikat")
-
-    plan = kantor.get("pengingat")
-    if plan is not None:
-        if not isinstance(plan, Mapping):
-            problems.add("kantor.pengingat", "bukan_pemetaan")
-        else:
-            clean: dict[str, Any] = {}
-            for key, value in plan.items():
-                kind = REMINDER_KEYS.get(str(key))
-                if kind is None:
-                    problems.add(
-                        "kantor.pengingat",
-                        "kunci_tak_dikenal",
-                        nilai=key,
-                        pilihan=list(REMINDER_KEYS),
-                    )
-                elif kind is bool and not isinstance(value, bool):
-                    problems.add(f"kantor.pengingat.{key}", "bukan_ya_tidak", nilai=_show(value))
-                elif kind is int and (
-                    isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10
-                ):
-                    problems.add(f"kantor.pengingat.{key}", "bukan_bulat", nilai=_show(value))
-                else:
-                    clean[str(key)] = value
-            settings["pengingat"] = clean
-    entry = kantor.get("isian_kumulatif")
-    if entry is not None:
-        if str(entry).strip().lower() in KUMULATIF_ENTRY:
-            settings["isian_kumulatif"] = str(entry).strip().lower()
-        else:
-            problems.add(
-                "kantor.isian_kumulatif", "tak_dikenal", nilai=_show(entry), pilihan=KUMULATIF_ENTRY
-            )
-    logo = kantor.get("logo")
-    if logo is not None:
-        if isinstance(logo, str) and logo.strip().lower().endswith((".png", ".svg")):
-            settings["logo"] = logo.strip()
-        else:
-            problems.add("kantor.logo", "logo", nilai=_show(logo))
-    settings.update(_parse_year_settings(kantor, problems))
-    return settings
-
-
 def kumulatif_entry(settings: Mapping[str, Any]) -> str:
     """``"triwulan"`` (the default: the quarter's new amount) or ``"sd"`` (the total s.d. TW)."""
     return str(settings.get("isian_kumulatif") or "triwulan")
 
 
-def _parse_year_settings(kantor: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
-    """Issue 17's optional keys: ``admin_perencana`` (the planner administers from the chat)
-    and ``buka_siklus`` (when a quarter's cycle is offered or opened by itself)."""
-    out: dict[str, Any] = {}
-    admin = kantor.get("admin_perencana")
-    if admin is not None:
-        if isinstance(admin, bool):
-            out["admin_perencana"] = admin
-        else:
-            problems.add("kantor.admin_perencana", "bukan_ya_tidak", nilai=_show(admin))
-    opening = kantor.get("buka_siklus")
-    if opening is not None:
-        if not isinstance(opening, Mapping):
-            problems.add("kantor.buka_siklus", "bukan_pemetaan")
-            return out
-        clean: dict[str, Any] = {}
-        for key, value in opening.items():
-            if key == "otomatis":
-                if isinstance(value, bool):
-                    clean[key] = value
-                else:
-                    problems.add(
-                        "kantor.buka_siklus.otomatis", "bukan_ya_tidak", nilai=_show(value)
-                    )
-            elif key == "hari_kerja_ke":
-                if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
-                    clean[key] = value
-                else:
-                    problems.add(
-                        "kantor.buka_siklus.hari_kerja_ke", "bukan_bulat", nilai=_show(value)
-                    )
-            else:
-                problems.add(
-                    "kantor.buka_siklus",
-                    "kunci_tak_dikenal",
-                    nilai=key,
-                    pilihan=["hari_kerja_ke", "otomatis"],
-                )
-        out["buka_siklus"] = clean
-    return out
-
-
 # --- the office file ---------------------------------------------------------------------------
 
 
-def _own_preset(sop: str, base_dir: Path | None) -> str | PresetError:
-    """An office's own preset file (relative to the office file): its absolute path, checked."""
-    path = Path(sop).expanduser()
-    if not path.is_absolute():
-        path = (base_dir or Path.cwd()) / path
-    path = path.resolve()
-    try:
-        load_preset_file(path)
-    except PresetError as exc:
-        return exc
-    return str(path)
+def _section_label(i: int, raw: Any) -> str:
+    kode = raw.get("kode") if isinstance(raw, Mapping) else None
+    return f"seksi ke-{i + 1}" + (f" ({kode})" if kode not in (None, "") else "")
 
 
-def _parse_kantor(
-    raw: Any,
-    problems: Problems,
-    known_presets: Collection[str],
-    default_tz: str,
-    base_dir: Path | None = None,
-) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        problems.add("kantor", "wajib" if raw is None else "bukan_pemetaan")
-        return {}
-    item = _Item(raw, problems, lambda f: (f"kantor.{f}" if f else "kantor", None))
-    item.unknown_keys(_OFFICE_KEYS)
-    out: dict[str, Any] = {}
-    for key in ("nama", "kabupaten", "alamat", "kota_ttd"):
-        out[key] = item.text(key, limit=f"kantor.{key}")
-    tz = item.text("zona_waktu") if "zona_waktu" in raw else default_tz
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-            out["zona_waktu"] = tz
-        except (ZoneInfoNotFoundError, ValueError):
-            item.err("zona_waktu", "zona_waktu", nilai=tz)
-    sop = item.text("sop")
-    if sop is not None and is_preset_path(sop):
-        own = _own_preset(sop, base_dir)
-        if isinstance(own, PresetError):
-            item.err("sop", "preset_berkas", nilai=sop, galat="; ".join(own.errors))
-        else:
-            out["sop"] = own
-    elif sop is not None:
-        if sop not in known_presets:
-            item.err("sop", "preset", nilai=sop, pilihan=sorted(known_presets))
-        else:
-            out["sop"] = sop
-    year = raw.get("tahun")
-    if year is None:
-        item.err("tahun", "wajib")
-    elif isinstance(year, bool) or not re.fullmatch(r"\d+", str(year).strip()):
-        item.err("tahun", "bukan_bulat", nilai=_show(year))
-    elif not 2000 <= int(str(year).strip()) <= 2100:
-        item.err("tahun", "tahun_tidak_wajar", nilai=year)
-    else:
-        out["tahun"] = int(str(year).strip())
-    code = item.text("kode", required=False, limit="kantor.kode")
-    if code is not None:
-        if not _SLUG_RE.fullmatch(code.lower()):
-            item.err("kode", "kode_kantor", nilai=code)
-        out["kode"] = code.lower()
-    elif out.get("nama"):
-        out["kode"] = slugify(out["nama"])[:80]
-        if not out["kode"]:
-            item.err("kode", "wajib")
-    out["settings"] = _parse_settings(raw, problems)
-    return out
+def _person_label(i: int, raw: Any) -> str:
+    nip = _safe(_nip, raw, "nip")
+    return f"pegawai ke-{i + 1}" + (f" (NIP {fmt_nip(nip)})" if nip else "")
 
 
-def _as_list(data: Mapping[str, Any], key: str, problems: Problems) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        problems.add(key, "wajib")
-        return []
-    if not isinstance(value, list):
-        problems.add(key, "bukan_daftar")
-        return []
-    if not value:
-        problems.add(key, "daftar_kosong")
-    return value
+_LABELS = {"seksi": _section_label, "pegawai": _person_label}
+_MODELS: dict[str, type[BaseModel]] = {
+    "kantor": KantorFile,
+    "seksi": SeksiFile,
+    "pegawai": PegawaiFile,
+}
+_ORDER = ("berkas", "kantor", "seksi", "pegawai", "indikator")
 
 
-def _parse_sections(raws: list[Any], problems: Problems) -> list[SectionSpec]:
-    sections: list[SectionSpec] = []
+class _Report:
+    """Problems of the office file, listed in file order whatever order they were found in."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.found: list[tuple[tuple[int, int, int], str, str, str | None, dict[str, Any]]] = []
+
+    def add(self, loc: _Loc, code: str, **ctx: Any) -> None:
+        part = str(loc[0]) if loc else "berkas"
+        order = _ORDER.index(part)
+        if part == "kantor" or len(loc) < 2:
+            where = ".".join(str(p) for p in loc) or "berkas"
+            rank = _rank(KantorFile, _field(loc[1:]))
+            self.found.append(((order, -1, rank), where, code, None, ctx))
+            return
+        i, medan = int(loc[1]), _field(loc[2:])
+        where = _LABELS[part](i, self.data[part][i])
+        self.found.append(((order, i, _rank(_MODELS[part], medan)), where, code, medan, ctx))
+
+    def into(self, problems: Problems) -> None:
+        for _, where, code, medan, ctx in sorted(self.found, key=lambda f: f[0]):
+            problems.add(where, code, medan=medan, **ctx)
+
+
+def _cross_check(data: Mapping[str, Any], report: _Report) -> dict[str, str]:
+    """Checks across items (duplicates, section references, one Kasi a section); returns
+    the section lookup."""
+    seksi, pegawai = (v if isinstance(v := data.get(k), list) else [] for k in ("seksi", "pegawai"))
     seen: dict[str, str] = {}
-    for i, raw in enumerate(raws):
-        kode_raw = raw.get("kode") if isinstance(raw, Mapping) else None
-        label = f"seksi ke-{i + 1}" + (f" ({kode_raw})" if kode_raw not in (None, "") else "")
-        if not isinstance(raw, Mapping):
-            problems.add(label, "bukan_pemetaan")
-            continue
-        item = _Item(raw, problems, lambda f, label=label: (label, f))  # type: ignore[misc]
-        item.unknown_keys(_SECTION_KEYS)
-        kode = item.text("kode", limit="seksi.kode")
-        nama = item.text("nama", limit="seksi.nama")
-        if kode is not None:
-            if _key(kode) in seen:
-                item.err("kode", "ganda", nilai=kode, sebelumnya=seen[_key(kode)])
-            else:
-                seen[_key(kode)] = label
-        if item.ok and kode and nama:
-            sections.append(SectionSpec(kode=kode, nama=nama))
-    return sections
-
-
-def _parse_people(
-    raws: list[Any], problems: Problems, sections: Mapping[str, str]
-) -> list[PersonSpec]:
-    people: list[PersonSpec] = []
-    seen_nip: dict[str, str] = {}
-    seen_tg: dict[int, str] = {}
-    seen_phone: dict[str, str] = {}
+    valid: list[SectionSpec] = []
+    for i, raw in enumerate(seksi):
+        kode, nama = _safe(_text, raw, "kode"), _safe(_text, raw, "nama")
+        if kode is not None and _key(kode) in seen:
+            report.add(("seksi", i, "kode"), "ganda", nilai=kode, sebelumnya=seen[_key(kode)])
+        elif kode is not None:
+            seen[_key(kode)] = _section_label(i, raw)
+            if nama is not None:
+                valid.append(SectionSpec(kode, nama))
+    lookup = section_lookup(valid)
+    firsts: dict[str, dict[Any, str]] = {"nip": {}, "telegram_id": {}, "telepon": {}}
     kasi_of: dict[str, str] = {}
-    for i, raw in enumerate(raws):
-        nip_raw = raw.get("nip") if isinstance(raw, Mapping) else None
-        nip = normalize_nip(str(nip_raw)) if nip_raw is not None else ""
-        valid_nip = bool(nip) and is_valid_nip(nip)
-        label = f"pegawai ke-{i + 1}" + (f" (NIP {fmt_nip(nip)})" if valid_nip else "")
-        if not isinstance(raw, Mapping):
-            problems.add(label, "bukan_pemetaan")
-            continue
-        item = _Item(raw, problems, lambda f, label=label: (label, f))  # type: ignore[misc]
-        item.unknown_keys(_PERSON_KEYS)
-        if nip_raw is None or not nip:
-            item.err("nip", "wajib")
-        elif not valid_nip:
-            item.err(None, "nip_tidak_sah", nilai=_show(nip_raw), panjang=len(nip))
-        elif nip in seen_nip:
-            item.err("NIP", "ganda", nilai="", sebelumnya=seen_nip[nip])
-        else:
-            seen_nip[nip] = label
-        nama = item.text("nama", limit="pegawai.nama")
-        jabatan = item.text("jabatan", limit="pegawai.jabatan")
-        pangkat = item.text("pangkat", limit="pegawai.pangkat")
-        peran = item.choice("peran", ROLES)
-        seksi: str | None = None
-        seksi_ref = item.text("seksi", required=False)
-        if seksi_ref is not None:
-            seksi = sections.get(_key(seksi_ref))
-            if seksi is None:
-                known = sorted(set(sections.values()))
-                item.err("seksi", "tak_dikenal", nilai=seksi_ref, pilihan=known)
-        elif peran == "kasi":
-            item.err("seksi", "seksi_wajib", peran=peran)
-        if peran == "kasi" and seksi is not None:
-            if seksi in kasi_of:
-                item.err("seksi", "seksi_sudah_dipegang", nilai=seksi, sebelumnya=kasi_of[seksi])
-            else:
-                kasi_of[seksi] = label
-        telegram_id: int | None = None
-        tg = raw.get("telegram_id")
-        if tg is not None:
-            if isinstance(tg, bool) or not re.fullmatch(r"[1-9]\d{0,19}", str(tg).strip()):
-                item.err(None, "telegram_id_tidak_sah", nilai=_show(tg))
-            else:
-                telegram_id = int(str(tg).strip())
-                if telegram_id in seen_tg:
-                    item.err("telegram_id", "ganda", nilai=tg, sebelumnya=seen_tg[telegram_id])
-                else:
-                    seen_tg[telegram_id] = label
-        telepon: str | None = None
-        phone_raw = raw.get("telepon")
-        if phone_raw is not None:
-            telepon = _normalize_phone(str(phone_raw))
-            if telepon is None or isinstance(phone_raw, bool):
-                item.err(None, "telepon_tidak_sah", nilai=_show(phone_raw))
-            elif telepon in seen_phone:
-                item.err("telepon", "ganda", nilai=phone_raw, sebelumnya=seen_phone[telepon])
-            else:
-                seen_phone[telepon] = label
-        if item.ok:
-            assert nama and jabatan and pangkat and peran
-            people.append(
-                PersonSpec(
-                    nip=nip,
-                    nama=nama,
-                    jabatan=jabatan,
-                    pangkat=pangkat,
-                    peran=peran,
-                    seksi=seksi,
-                    telegram_id=telegram_id,
-                    telepon=telepon,
-                )
-            )
-    return people
+    for i, raw in enumerate(pegawai):
+        label = _person_label(i, raw)
+        checks = {"nip": _nip, "telegram_id": _telegram_id, "telepon": _phone}
+        for key, check in checks.items():
+            value = _safe(check, raw, key)
+            if value is not None and value in firsts[key]:
+                nilai = "" if key == "nip" else raw[key]
+                where = ("pegawai", i, "NIP" if key == "nip" else key)
+                report.add(where, "ganda", nilai=nilai, sebelumnya=firsts[key][value])
+            elif value is not None:
+                firsts[key][value] = label
+        peran, ref = _safe(_choice(ROLES), raw, "peran"), _safe(_opt_text, raw, "seksi")
+        kode = lookup.get(_key(ref)) if ref is not None else None
+        if ref is not None and kode is None:
+            pilihan = sorted(set(lookup.values()))
+            report.add(("pegawai", i, "seksi"), "tak_dikenal", nilai=ref, pilihan=pilihan)
+        elif ref is None and peran == "kasi" and isinstance(raw, Mapping):
+            report.add(("pegawai", i, "seksi"), "seksi_wajib", peran=peran)
+        elif peran == "kasi" and kode is not None and kode in kasi_of:
+            where = ("pegawai", i, "seksi")
+            report.add(where, "seksi_sudah_dipegang", nilai=kode, sebelumnya=kasi_of[kode])
+        elif peran == "kasi" and kode is not None:
+            kasi_of[kode] = label
+    return lookup
 
 
 def parse_office(
@@ -992,41 +1100,54 @@ def parse_office(
     if not isinstance(data, Mapping):
         problems.add("berkas", "berkas_kosong" if data is None else "bukan_pemetaan")
         problems.raise_if_any()
-    for key in data:
-        if key not in _TOP_KEYS:
-            problems.add("berkas", "kunci_tak_dikenal", nilai=key, pilihan=list(_TOP_KEYS))
-    office = _parse_kantor(data.get("kantor"), problems, known_presets, default_tz, base_dir)
-    sections = _parse_sections(_as_list(data, "seksi", problems), problems)
-    lookup = section_lookup(sections)
-    people = _parse_people(_as_list(data, "pegawai", problems), problems, lookup)
+    raw_indicators = data.get("indikator")
+    # Indicator rows are checked by parse_indicators (shared with the PK workbook).
+    rest = {k: v for k, v in data.items() if not (k == "indikator" and isinstance(v, list))}
+    context = {"known_presets": known_presets, "default_tz": default_tz, "base_dir": base_dir}
+    report = _Report(data)
+    model: OfficeFileModel | None = None
+    try:
+        model = OfficeFileModel.model_validate(rest, context=context)
+    except ValidationError as exc:
+        for loc, code, ctx in _issues(exc, OfficeFileModel):
+            report.add(loc, code, **ctx)
+    lookup = _cross_check(data, report)
+    report.into(problems)
     indicators: list[IndicatorSpec] | None = None
-    if data.get("indikator") is not None:
-        raws = data["indikator"]
-        if not isinstance(raws, list):
-            problems.add("indikator", "bukan_daftar")
-        else:
-            indicators = parse_indicators(
-                raws,
-                problems,
-                locate=_yaml_indicator_locate,
-                label=_indicator_label,
-                sections=lookup,
-            )
+    if isinstance(raw_indicators, list):
+        indicators = parse_indicators(
+            raw_indicators,
+            problems,
+            locate=_yaml_indicator_locate,
+            label=_indicator_label,
+            sections=lookup,
+        )
     problems.raise_if_any()
+    assert model is not None
+    kantor = model.kantor
     return OfficeSpec(
-        kode=office["kode"],
-        nama=office["nama"],
-        kabupaten=office["kabupaten"],
-        alamat=office["alamat"],
-        kota_ttd=office["kota_ttd"],
-        zona_waktu=office["zona_waktu"],
-        sop=office["sop"],
-        tahun=office["tahun"],
-        settings=office["settings"],
-        sections=tuple(sections),
-        people=tuple(people),
+        kode=kantor.kode or "",
+        nama=kantor.nama,
+        kabupaten=kantor.kabupaten,
+        alamat=kantor.alamat,
+        kota_ttd=kantor.kota_ttd,
+        zona_waktu=kantor.zona_waktu or default_tz,
+        sop=kantor.sop,
+        tahun=kantor.tahun,
+        settings=kantor.settings(),
+        sections=tuple(SectionSpec(s.kode, s.nama) for s in model.seksi),
+        people=tuple(
+            PersonSpec(**{**dict(p), "seksi": lookup[_key(p.seksi)] if p.seksi else None})
+            for p in model.pegawai
+        ),
         indicators=None if indicators is None else tuple(indicators),
     )
+
+
+def _yaml_error(exc: YamlFileError) -> OfficeFileError:
+    problems = Problems()
+    problems.add("berkas", exc.code, **exc.ctx)
+    return OfficeFileError(problems.errors)
 
 
 def parse_office_yaml(
@@ -1036,7 +1157,7 @@ def parse_office_yaml(
     default_tz: str = "Asia/Jakarta",
     base_dir: Path | None = None,
 ) -> OfficeSpec:
-    """Parse and validate the YAML text of an office file."""
+    """Parse and validate the YAML text of an office file (size and depth bounded first)."""
     bound = check_yaml_text(text)
     if bound is not None:
         problems = Problems()
@@ -1045,9 +1166,7 @@ def parse_office_yaml(
     try:
         data = load_yaml_text(text)
     except YamlFileError as exc:
-        problems = Problems()
-        problems.add("berkas", exc.code, **exc.ctx)
-        raise OfficeFileError(problems.errors) from None
+        raise _yaml_error(exc) from None
     return parse_office(data, known_presets=known_presets, default_tz=default_tz, base_dir=base_dir)
 
 
@@ -1061,9 +1180,7 @@ def load_office_file(
     try:
         data = read_yaml_file(path)
     except YamlFileError as exc:
-        problems = Problems()
-        problems.add("berkas", exc.code, **exc.ctx)
-        raise OfficeFileError(problems.errors) from None
+        raise _yaml_error(exc) from None
     spec = parse_office(
         data,
         known_presets=known_presets,

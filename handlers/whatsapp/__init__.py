@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API channel (pywa): inbound mapping, sender, webhook."""
