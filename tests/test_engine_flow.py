@@ -88,6 +88,10 @@ async def test_kebasen_chain_with_returns_at_every_level(db):
     assert "alasan" in out[-1].text
     out = await chat.say(SEKCAM, "ok")  # too short: nothing changes
     assert "paling sedikit" in out[-1].text
+    at = (await cycle_row(db)).step
+    out = await chat.say(SEKCAM, "\u200b\u200b\u200b \u2060\u200b\u200b\u200b\u200b\u200b\u200b")
+    assert "mengetik teks" in out[-1].text  # invisible-only text is no reason
+    assert (await cycle_row(db)).step == at
     out = await chat.say(SEKCAM, "Mohon cek ulang capaian PK-1")
     back = card(out, PLANNER)
     assert "Mohon cek ulang capaian PK-1" in back.text

@@ -8,6 +8,7 @@ from datetime import date
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.conversation import get_state
+from flows.domain.numparse import has_visible_text
 from flows.sop.kind import FLOW, REGISTRY
 
 MAX_TEXT = 2000
@@ -69,7 +70,9 @@ async def on_message(ctx: Ctx) -> None:
     """A typed answer inside the SOP: the kind that asked the question handles it."""
     state = await get_state(ctx, FLOW)
     assert state is not None and ctx.inbound is not None
-    if ctx.inbound.file is not None:
+    inbound = ctx.inbound
+    # A file, a voice note or sticker, or text with nothing visible is not a typed answer.
+    if inbound.file is not None or inbound.other or not has_visible_text(inbound.text):
         ctx.reply(texts.render("siklus/ketik_saja"))
         return
     answer = REGISTRY.answers.get(state.get("do", ""))
