@@ -95,19 +95,27 @@ async def test_demo_runs_a_full_cycle_and_leaves_nothing_running(tmp_path: Path)
         "[1/8]",
         "[4/8] Kasi (dan perencana untuk subbagiannya) mengisi kertas kerja …",
         "[8/8]",
-        "👤 Ahmad Fauzi (Camat): /mulai TW III 2026",
-        "👤 Budi Santoso (Kasi Pemerintahan): 412",
-        "👆 Rina Kartikasari (Sekcam) menekan [Teruskan]",
-        "👆 Rina Kartikasari (Sekcam) menekan [Setujui]",
-        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Kembalikan lembar]",
-        "👤 Maya Sari Dewi (Kasubag Perencanaan): PEM-2: ",
-        "👆 Ahmad Fauzi (Camat) menekan [Kembalikan]",
-        "👆 Maya Sari Dewi (Kasubag Perencanaan) menekan [Sudah diinput]",
-        "👤 Budi Santoso (Kasi Pemerintahan): [foto bukti dukung:",
+        "👤 [TG] Ahmad Fauzi (Camat): /mulai TW III 2026",
+        "👤 [TG] Budi Santoso (Kasi Pemerintahan): 412",
+        "👆 [TG] Rina Kartikasari (Sekcam) menekan [Teruskan]",
+        "👆 [TG] Rina Kartikasari (Sekcam) menekan [Setujui]",
+        "👆 [TG] Maya Sari Dewi (Kasubag Perencanaan) menekan [Kembalikan lembar]",
+        "👤 [TG] Maya Sari Dewi (Kasubag Perencanaan): PEM-2: ",
+        "👆 [TG] Ahmad Fauzi (Camat) menekan [Kembalikan]",
+        "👆 [TG] Maya Sari Dewi (Kasubag Perencanaan) menekan [Sudah diinput]",
+        "👤 [TG] Budi Santoso (Kasi Pemerintahan): [foto bukti dukung:",
+        # the mixed office: Kasi on WhatsApp register by words, answer reply buttons
+        "👤 [WA] Siti Nurhaliza (Kasi Kesejahteraan Sosial): start ",
+        "👆 [WA] Siti Nurhaliza (Kasi Kesejahteraan Sosial) menekan [Isi sekarang]",
+        # the late Kasi: the clock jumps, the reminder comes as a template, its button starts
+        "⏩ Jam demo dimajukan ke ",
+        "🤖 → [WA] Hendra Wijaya: [templat kinerja_pengingat] ⏰ Pengingat",
+        "👆 [WA] Hendra Wijaya (Kasubbag Umum dan Kepegawaian) menekan [Buka]",
+        "👤 [WA] Hendra Wijaya (Kasubbag Umum dan Kepegawaian): 96.2",
         "Maksud Anda 96,2?",
         "⏰ Batas waktu: ",
         " WIB",
-        "📎 → Ahmad Fauzi: Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf",
+        "📎 → [TG] Ahmad Fauzi: Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf",
         str(result.laporan),
         str(result.rekap),
         "═══ Selesai dalam ",
@@ -117,6 +125,13 @@ async def test_demo_runs_a_full_cycle_and_leaves_nothing_running(tmp_path: Path)
     assert all("\n" not in line for line in lines)
     narration = [line for line in lines if str(out) not in line]
     assert max(len(line) for line in narration) <= demo_module.LINE_WIDTH
+    # Every line about a person names their channel.
+    people = [line for line in lines if line.startswith(("👤", "👆"))]
+    assert people and all(line[2:].startswith(("[TG] ", "[WA] ")) for line in people)
+    # The reminder came after the template was the only way in: "Buka" follows the template.
+    template = next(i for i, line in enumerate(lines) if "[templat kinerja_pengingat]" in line)
+    buka = next(i for i, line in enumerate(lines) if "Hendra Wijaya" in line and "[Buka]" in line)
+    assert template < buka
 
 
 def test_jalan_without_token_runs_the_demo(

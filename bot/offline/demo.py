@@ -1,11 +1,15 @@
 """The offline demo: one full collection cycle for the sample office, every role scripted.
 
-Nothing here is a mock of the bot: the real bot (``bot.app.run_telegram``) runs as a task in
-this process against the in-process Bot API emulator, on a fresh SQLite database in a temporary
-folder. Scripted people act only through the emulator, as Telegram users would: they register
-with their invite codes, tap the buttons the bot sent them and answer its questions. What to
-answer next is read from the bot's own state (the Conversation row), so nothing depends on
-timing. The script's words are in ``templates/chat/demo/skenario.yaml``.
+Nothing here is a mock of the bot: the real bot (``bot.bootstrap.run_telegram``) runs as a task
+in this process against the in-process Bot API emulator and the Graph API (WhatsApp) emulator,
+with its WhatsApp webhook server on a free local port, on a fresh SQLite database in a temporary
+folder. The office is mixed: the people the script names are on WhatsApp (signed webhook events),
+the others on Telegram. Scripted people act only through the emulators, as users would: they
+register with their invite codes, tap the buttons the bot sent them and answer its questions.
+What to answer next is read from the bot's own state (the Conversation row), so nothing depends
+on timing. One Kasi stays silent: the demo's clock then jumps to that person's reminder, which
+reaches WhatsApp outside the 24-hour window as a template, and its quick reply starts the sheet.
+The script's words are in ``templates/chat/demo/skenario.yaml``.
 """
 
 from __future__ import annotations
@@ -19,21 +23,25 @@ import logging
 import multiprocessing
 import os
 import re
+import socket
 import tempfile
 import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.offline.emulator import BotApiEmulator, EmulatorError, SentMessage
+from bot.offline.wa_emulator import WINDOW, GraphEmulator, WaSent, WaUser
 from bot.settings import Settings
 from flows.core import texts
 from flows.core.context import SystemClock
@@ -53,6 +61,7 @@ from storage.models import (
     Office,
     Outbox,
     Person,
+    Reminder,
     Section,
     StoredFile,
     Worksheet,
@@ -64,6 +73,9 @@ SCRIPT = texts.TEMPLATES / "chat" / "demo" / "skenario.yaml"
 DEMO_TOKEN = "424242:DEMO-LOKAL"
 BOT_USERNAME = "kinerja_demo_bot"
 FIRST_USER_ID = 5_550_001
+WA_SECRET = "demo-rahasia-aplikasi"  # signs the emulator's webhook events (local only)
+WA_PHONE = "62812555{:04d}"  # WhatsApp numbers of the scripted people
+TELEGRAM, WHATSAPP = "telegram", "whatsapp"
 STEP_TIMEOUT = 30.0  # seconds one scripted action may take before the demo gives up
 RECHECK = 0.02  # seconds between checks of the database while waiting for the bot
 PHASES = ("siapkan", "daftar", "perintah", "isi", "rekap", "setujui", "arsip", "berkas")
@@ -104,12 +116,13 @@ class Actor:
     """One scripted person: their chat with the bot and how the transcript names them."""
 
     person_id: int
-    user_id: int
+    user_id: int  # the Telegram user (chat) id; also the transcript's key of a WhatsApp chat
     role: str
-    nama: str
-    label: str  # "Budi Santoso (Kasi Pemerintahan)"
+    nama: str  # "[TG] Budi Santoso": the channel tag and the short name
+    label: str  # "[TG] Budi Santoso (Kasi Pemerintahan)"
     section: str | None = None
     invite: str = ""
+    wa: WaUser | None = None  # set when the person is on WhatsApp
 
 
 @dataclass
@@ -122,6 +135,9 @@ class Script:
     isian: dict[str, dict[str, str]]
     kembalikan_lembar: dict[str, Any]
     kembalikan_camat: str
+    kanal: dict[str, str] = field(default_factory=dict)  # channel -> transcript tag
+    whatsapp: list[str] = field(default_factory=list)  # sections whose Kasi are on WhatsApp
+    terlambat: str = ""  # the section whose Kasi waits for the reminder
 
     @classmethod
     def load(cls, path: Path = SCRIPT) -> Script:
@@ -171,6 +187,38 @@ def evidence_photo(caption: str) -> bytes:
     return out.getvalue()
 
 
+@dataclass
+class Shown:
+    """One bot message as the transcript shows it, from either channel."""
+
+    chat: int  # the actor's user_id
+    kind: str  # "text" or a file kind
+    text: str
+    buttons: list[str]
+    file_name: str = ""
+    size: int = 0
+
+
+class DemoClock:
+    """The wall clock, which the demo can move forward (to a reminder's due time)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump_to(self, moment: datetime) -> None:
+        self.offset = max(self.offset, moment - datetime.now(UTC))
+
+
+def _free_port() -> int:
+    """A free local TCP port for the bot's WhatsApp webhook server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     """The bot logs every update at INFO; the demo's transcript says it better."""
@@ -190,14 +238,17 @@ class Narrator:
     and its capaian), so seven worksheets stay readable; the first of each kind is shown whole.
     """
 
-    def __init__(self, emu: BotApiEmulator, echo: Echo) -> None:
+    def __init__(self, emu: BotApiEmulator, graph: GraphEmulator, echo: Echo) -> None:
         self.emu = emu
+        self.graph = graph
         self.echo = echo
         self.actors: dict[int, Actor] = {}
+        self.wa_chats: dict[str, int] = {}  # WhatsApp user_id -> the actor's user_id
         self.brief: set[int] = set()
         self.user_actions = 0
         self._call_index = 0
-        self._shown: dict[tuple[int, int], str] = {}
+        self._wa_index = 0
+        self._shown: dict[tuple[Any, Any], str] = {}
         self._last_edit: dict[int, list[str]] = {}
 
     def phase(self, key: str, script: Script) -> None:
@@ -247,12 +298,36 @@ class Narrator:
             messages = self.emu.chat_messages(chat_id, include_deleted=True)
             message = next((m for m in messages if m.message_id == message_id), None)
             if message is not None:
-                self._show(message)
+                self._show((chat_id, message_id), self._telegram(message))
+        sent = self.graph.sent[self._wa_index :]
+        self._wa_index += len(sent)
+        for wa in sent:
+            self._show(("wa", wa.id), self._whatsapp(wa))
 
-    def _show(self, message: SentMessage) -> None:
-        key = (message.chat_id, message.message_id)
-        actor = self.actors.get(message.chat_id)
-        to = actor.nama if actor else str(message.chat_id)
+    @staticmethod
+    def _telegram(message: SentMessage) -> Shown:
+        return Shown(
+            chat=message.chat_id,
+            kind=message.kind,
+            text=message.text,
+            buttons=[t for t, _ in message.buttons],
+            file_name=message.file_name or message.kind,
+            size=len(message.file_bytes or b""),
+        )
+
+    def _whatsapp(self, sent: WaSent) -> Shown:
+        chat = self.wa_chats.get(sent.to, 0)
+        if sent.type == "document":
+            name, data = self.graph.document(sent)
+            return Shown(chat, "document", sent.text, [], name or "document", len(data))
+        text = sent.text
+        if sent.type == "template":
+            text = texts.render("demo/templat", nama=sent.payload["template"]["name"], teks=text)
+        return Shown(chat, "text", text, [t for t, _ in sent.choices()])
+
+    def _show(self, key: tuple[Any, Any], message: Shown) -> None:
+        actor = self.actors.get(message.chat)
+        to = actor.nama if actor else str(message.chat)
         before = self._shown.get(key)
         self._shown[key] = message.text
         if message.kind != "text":
@@ -263,11 +338,11 @@ class Narrator:
         if before is not None:  # an edit: show what it added (a decision, a return), once
             old = set(before.splitlines())
             added = [ln for ln in lines if ln not in old]
-            if added and self._last_edit.get(message.chat_id) != added:
-                self._last_edit[message.chat_id] = added
+            if added and self._last_edit.get(message.chat) != added:
+                self._last_edit[message.chat] = added
                 self._lines("demo/bot_ubah", to, added[:SHOWN_LINES], len(added))
             return
-        if message.chat_id in self.brief:
+        if message.chat in self.brief:
             keep = next((n for prefix, n in BRIEF if lines and lines[0].startswith(prefix)), 0)
             if keep:
                 self._lines("demo/bot", to, lines[:keep], keep)
@@ -275,8 +350,7 @@ class Narrator:
         shown = lines[:SHOWN_LINES] + [ln for ln in lines[SHOWN_LINES:] if ln.startswith(KEEP)]
         self._lines("demo/bot", to, shown, len(lines))
         if message.buttons:
-            labels = [t for t, _ in message.buttons]
-            self.echo(_clip(MORE + texts.render("demo/tombol", tombol=labels)))
+            self.echo(_clip(MORE + texts.render("demo/tombol", tombol=message.buttons)))
 
     def _lines(self, template: str, to: str, lines: list[str], total: int) -> None:
         self.echo(_clip(INDENT + texts.render(template, kepada=to, teks=lines[0] if lines else "")))
@@ -285,13 +359,13 @@ class Narrator:
         if total > len(lines):
             self.echo(MORE + texts.render("demo/dipotong", jumlah=total - len(lines)))
 
-    def _document(self, message: SentMessage, to: str) -> None:
+    def _document(self, message: Shown, to: str) -> None:
         first = message.text.splitlines()[0] if message.text else ""
         line = texts.render(
             "demo/bot_dokumen",
             kepada=to,
-            nama=message.file_name or message.kind,
-            ukuran=_size(len(message.file_bytes or b"")),
+            nama=message.file_name,
+            ukuran=_size(message.size),
             teks=first,
         )
         self.echo(_clip(INDENT + line))
@@ -302,10 +376,13 @@ class Demo:
     """One run of the script against the running bot."""
 
     emu: BotApiEmulator
+    graph: GraphEmulator
+    clock: DemoClock
     db: Database
     script: Script
     narrator: Narrator
     office_id: int = 0
+    office_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jakarta"))
     actors: dict[str, list[Actor]] = field(default_factory=dict)
     kode_of: dict[int, str] = field(default_factory=dict)  # indicator id -> kode
     sheets: int = 0
@@ -318,7 +395,7 @@ class Demo:
         return self.actors[role][0]
 
     async def load_people(self, invites: dict[int, str], preset_id: str) -> None:
-        """Give every person of the sample office a Telegram user in the emulator."""
+        """Give every person of the sample office a user in the emulator of their channel."""
         preset = load_preset(preset_id)
         async with self.db.transaction() as s:
             people = list(
@@ -336,17 +413,25 @@ class Demo:
         for n, person in enumerate(people):
             role_title = person.jabatan if person.role == "kasi" else preset.title(person.role)
             name = short_name(person.nama)
+            section = sections.get(person.section_id) if person.section_id else None
+            on_wa = person.role == "kasi" and section in self.script.whatsapp
+            tag = self.script.kanal.get(WHATSAPP if on_wa else TELEGRAM, "")
+            tagged = f"{tag} {name}".strip()
             actor = Actor(
                 person_id=person.id,
                 user_id=FIRST_USER_ID + n,
                 role=person.role,
-                nama=name,
-                label=f"{name} ({role_title})",
-                section=sections.get(person.section_id) if person.section_id else None,
+                nama=tagged,
+                label=f"{tagged} ({role_title})",
+                section=section,
                 invite=invites.get(person.id, ""),
             )
-            first, _, last = name.partition(" ")
-            self.emu.add_user(actor.user_id, first, last_name=last or None)
+            if on_wa:
+                actor.wa = self.graph.add_user(WA_PHONE.format(n), name)
+                self.narrator.wa_chats[actor.wa.user_id] = actor.user_id
+            else:
+                first, _, last = name.partition(" ")
+                self.emu.add_user(actor.user_id, first, last_name=last or None)
             self.actors.setdefault(person.role, []).append(actor)
             self.narrator.actors[actor.user_id] = actor
 
@@ -355,16 +440,22 @@ class Demo:
     async def say(self, actor: Actor, text: str) -> None:
         """The person types ``text`` in their chat with the bot."""
         self.narrator.says(actor, text)
-        await self._settle(self.emu.user_sends_text(actor.user_id, text))
+        if actor.wa is not None:
+            await self._settle_wa(self.graph.user_sends_text(actor.wa, text))
+        else:
+            await self._settle(self.emu.user_sends_text(actor.user_id, text))
 
     async def photo(self, actor: Actor, caption: str) -> None:
-        """The person sends an evidence photo."""
+        """The person sends an evidence photo (on Telegram: the script's photos are there)."""
         self.narrator.sends_photo(actor, caption)
         data = evidence_photo(caption)
         await self._settle(self.emu.user_sends_photo(actor.user_id, data, caption))
 
     async def tap(self, actor: Actor, label: str) -> None:
         """Tap the newest button with this label in the actor's chat (waiting for it)."""
+        if actor.wa is not None:
+            await self._tap_wa(actor, actor.wa, label)
+            return
         try:
             message, data = await self.emu.wait_for(
                 lambda: self.emu.find_button(actor.user_id, label),
@@ -379,14 +470,40 @@ class Demo:
         self.narrator.taps(actor, label)
         await self._settle(self.emu.user_taps(actor.user_id, message.message_id, data))
 
-    async def _settle(self, update_id: int) -> None:
+    async def _tap_wa(self, actor: Actor, user: WaUser, label: str) -> None:
+        """Tap the newest reply button, list row or template quick reply titled ``label``."""
+        try:
+            await self.graph.wait_for(
+                lambda: self.graph.find_choice(user, label) is not None,
+                timeout=STEP_TIMEOUT,
+                what=label,
+            )
+        except AssertionError as exc:
+            raise DemoError(
+                "tombol", tombol=label, siapa=actor.label, detik=int(STEP_TIMEOUT)
+            ) from exc
+        self.narrator.taps(actor, label)
+        await self._settle_wa(self.graph.user_taps(user, label))
+
+    async def _settle_wa(self, posted: Awaitable[int]) -> None:
+        """The webhook answers 200 once the message is handled and committed; then wait for
+        what the bot promised to be delivered."""
+        if await posted != 200:
+            raise DemoError("tidak_menjawab", detik=int(STEP_TIMEOUT))
+        await self._settle(None)
+
+    async def _settle(self, update_id: int | None) -> None:
         """Wait until the bot handled this update and delivered every message it promised."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STEP_TIMEOUT
         while True:
             calls = len(self.emu.calls)
             async with self.db.transaction() as s:
-                seen = await s.get(InboundSeen, ("telegram", str(update_id)))
+                seen = (
+                    await s.get(InboundSeen, ("telegram", str(update_id)))
+                    if update_id is not None
+                    else True
+                )
                 pending = await s.scalar(
                     select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
                 )
@@ -417,7 +534,8 @@ class Demo:
         for n, actor in enumerate(everyone):
             if n:
                 self.narrator.brief.add(actor.user_id)
-            await self.say(actor, f"/start {actor.invite}")
+            # WhatsApp has no slash commands: there the words are the commands.
+            await self.say(actor, f"{'' if actor.wa else '/'}start {actor.invite}")
         self.narrator.brief.clear()
 
     async def order(self) -> None:
@@ -427,17 +545,56 @@ class Demo:
         await self.tap(self.one("perencana"), texts.label("bagikan"))
 
     def fillers(self) -> list[Actor]:
-        """Who fills a worksheet: the Kasi, then the planner (for the PK subbagian)."""
-        return [*self.actors.get("kasi", []), *self.actors.get("perencana", [])]
+        """Who fills a worksheet: the Kasi, then the planner (for the PK subbagian), then the
+        late Kasi (who waits for the reminder)."""
+        people = [*self.actors.get("kasi", []), *self.actors.get("perencana", [])]
+        late = [a for a in people if a.section == self.script.terlambat]
+        return [a for a in people if a not in late] + late
 
     async def fill_all(self) -> None:
-        """Every sheet is filled; the first is shown whole, the others in brief."""
+        """Every sheet is filled; the first is shown whole, the others in brief. The late
+        Kasi starts only from the reminder, sent when the demo's clock reaches it."""
         for n, actor in enumerate(self.fillers()):
             if n:
                 self.narrator.brief.add(actor.user_id)
-            await self.fill(actor, self.script.isian, texts.label("isi_sekarang"))
+            start = texts.label("isi_sekarang")
+            if actor.section == self.script.terlambat and actor.wa is not None:
+                self.narrator.brief.discard(actor.user_id)
+                start = await self.reminder(actor, actor.wa)
+            await self.fill(actor, self.script.isian, start)
             self.narrator.brief.discard(actor.user_id)
             self.sheets += 1
+
+    async def reminder(self, actor: Actor, user: WaUser) -> str:
+        """Move the clock to the first reminder due for ``actor`` after their 24-hour window
+        closed; wait for it to arrive as a template; return its quick reply's title."""
+        self.narrator.flush()
+        last = user.last_inbound or self.clock.now()
+        async with self.db.transaction() as s:
+            due = await s.scalar(
+                select(func.min(Reminder.due_at)).where(
+                    Reminder.person_id == actor.person_id,
+                    Reminder.status == "pending",
+                    Reminder.due_at > last + WINDOW,
+                )
+            )
+        if due is None:
+            raise DemoError("pengingat", siapa=actor.label)
+        self.clock.jump_to(due + timedelta(minutes=1))
+        when = due.astimezone(self.office_tz).strftime("%d-%m-%Y %H:%M")
+        _wrapped(self.narrator.echo, texts.render("demo/waktu", waktu=when, siapa=actor.label))
+
+        def template() -> WaSent | None:
+            return next((m for m in self.graph.sent_to(user) if m.type == "template"), None)
+
+        try:
+            await self.graph.wait_for(lambda: template() is not None, STEP_TIMEOUT, "reminder")
+        except AssertionError as exc:
+            raise DemoError("pengingat", siapa=actor.label) from exc
+        await self._settle(None)
+        found = template()
+        assert found is not None
+        return found.choices()[0][0]
 
     async def fill(self, actor: Actor, answers: dict[str, dict[str, str]], start: str) -> None:
         """Answer the worksheet conversation, question by question, as the bot's state says."""
@@ -660,6 +817,23 @@ async def _race(work: Awaitable[Any], bot_task: asyncio.Task[None]) -> Any:
     raise DemoError("bot_berhenti", sebab=str(exc or ""))
 
 
+async def _webhook_up(port: int) -> None:
+    """Wait until the bot's WhatsApp webhook server accepts connections."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP_TIMEOUT
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if loop.time() > deadline:
+                raise DemoError("tidak_menjawab", detik=int(STEP_TIMEOUT)) from None
+            await asyncio.sleep(RECHECK)  # polling a condition, not waiting for time
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
 def _safe_name(name: str) -> str:
     """The bot's file name, without any path or odd characters."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name) or "berkas"
@@ -706,14 +880,19 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
     url = f"sqlite+aiosqlite:///{folder / 'demo.db'}"
     children, tracker = set(multiprocessing.active_children()), _tracker_pid()
     emu = BotApiEmulator(token=DEMO_TOKEN, bot_username=BOT_USERNAME)
-    narrator = Narrator(emu, echo)
+    clock = DemoClock()
+    graph = GraphEmulator(app_secret=WA_SECRET, clock=clock.now)
+    narrator = Narrator(emu, graph, echo)
     db = Database(url)
-    demo = Demo(emu, db, script, narrator)
+    demo = Demo(emu, graph, clock, db, script, narrator)
     stop = asyncio.Event()
     bot_task: asyncio.Task[None] | None = None
     try:
         await upgrade(db.engine)
         await emu.start(port=0)
+        await graph.start()
+        wa_port = _free_port()
+        graph.webhook_url = f"http://127.0.0.1:{wa_port}/whatsapp"
         spec = load_office_file(SAMPLE_OFFICE, known_presets=preset_ids())
         _wrapped(
             echo,
@@ -723,15 +902,27 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
         )
         narrator.phase("siapkan", script)
         demo.office_id, invites, preset = await _import_sample(db, echo)
+        demo.office_tz = ZoneInfo(spec.zona_waktu)
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             telegram_token=SecretStr(DEMO_TOKEN),
             telegram_base_url=f"http://127.0.0.1:{emu.port}",
             telegram_bot_username=BOT_USERNAME,
             telegram_webhook_url="",  # the emulator is polled
+            whatsapp_phone_id=graph.phone_id,
+            whatsapp_token=SecretStr("demo-lokal"),
+            whatsapp_app_secret=SecretStr(WA_SECRET),
+            whatsapp_verify_token=SecretStr("demo-lokal"),
+            whatsapp_listen="127.0.0.1",
+            whatsapp_port=wa_port,
+            whatsapp_graph_url=graph.base_url,
+            sweep_interval_seconds=1,  # the reminder goes out soon after the clock jumps
             database_url=url,
         )
-        bot_task = asyncio.create_task(run_telegram(settings, stop=stop), name="demo-bot")
+        bot_task = asyncio.create_task(
+            run_telegram(settings, clock=clock, stop=stop), name="demo-bot"
+        )
+        await _race(_webhook_up(wa_port), bot_task)
         await demo.load_people(invites, preset)
         docs = await _race(demo.play(), bot_task)
         narrator.phase("berkas", script)
@@ -752,6 +943,7 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(bot_task, timeout=STEP_TIMEOUT)
         await emu.stop()
+        await graph.stop()
         await db.dispose()
         await _join_children(children, tracker)
     return DemoResult(
