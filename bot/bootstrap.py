@@ -173,37 +173,46 @@ async def run_telegram(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
-    async with contextlib.AsyncExitStack() as stack:
-        if telegram_enabled(settings):
-            await stack.enter_async_context(
-                _telegram(settings, db, clock, core, delivery, intake, stop, tasks)
-            )
-        if whatsapp_enabled(settings):
-            await _start_whatsapp(settings, core, delivery, stack)
-        tasks += [
-            asyncio.create_task(intake.run_forever(), name="inbox"),
-            asyncio.create_task(delivery.run_forever(), name="delivery"),
-            asyncio.create_task(documents.run_forever(), name="documents"),
-            asyncio.create_task(
-                prune_forever(db, clock, settings.retention_days), name="retention"
-            ),
-        ]
-        reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
-        try:
-            await reminders.start()
-            await stop.wait()
-        finally:
-            reminders.stop()
-            for task in reversed(tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if documents.executor is not None:
-                # Wait for the pool's worker process to exit and its manager thread, so its
-                # queues (and their semaphores) are released now, not at a later collection.
-                pool, documents.executor = documents.executor, None
-                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-    await db.dispose()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if telegram_enabled(settings):
+                await stack.enter_async_context(
+                    _telegram(settings, db, clock, core, delivery, intake, stop, tasks)
+                )
+            if whatsapp_enabled(settings):
+                await _start_whatsapp(settings, core, delivery, stack)
+            tasks += [
+                asyncio.create_task(intake.run_forever(), name="inbox"),
+                asyncio.create_task(delivery.run_forever(), name="delivery"),
+                asyncio.create_task(documents.run_forever(), name="documents"),
+                asyncio.create_task(
+                    prune_forever(db, clock, settings.retention_days), name="retention"
+                ),
+            ]
+            reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
+            try:
+                await reminders.start()
+                await stop.wait()
+            finally:
+                reminders.stop()
+                for task in reversed(tasks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                if documents.executor is not None:
+                    # Wait for the pool's worker process to exit and its manager thread, so its
+                    # queues (and their semaphores) are released now, not at a later collection.
+                    pool, documents.executor = documents.executor, None
+                    await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+    finally:
+        for task in tasks:  # start-up failed half-way: nothing keeps running
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if documents.executor is not None:  # start-up failed before the loop's own clean-up
+            pool, documents.executor = documents.executor, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        await db.dispose()
     log.info("bot stopped")
 
 
