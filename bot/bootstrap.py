@@ -111,11 +111,21 @@ async def _start_whatsapp(
     )
 
 
+#: What a process runs, by ``kinerja-bot jalan --peran``: the channels' intake (``web``), the
+#: workers and the scheduler (``pekerja``), or both (``semua``).
+ROLES = {"web": {"web"}, "pekerja": {"pekerja"}, "semua": {"web", "pekerja"}}
+
+
 async def run_telegram(
-    settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    role: str = "semua",
 ) -> None:
     """Run what is configured: Telegram (polling or webhook), WhatsApp (webhook), or both,
-    with the scheduler and workers, in one event loop until stopped."""
+    with the scheduler and workers, in one event loop until stopped; ``role`` (a key of
+    :data:`ROLES`) leaves out the intake or the workers."""
+    from bot.leader import Leader
     from bot.scheduler import ReminderScheduler
     from bot.workers.documents import DocumentWorker
     from reports.pdf import make_render_executor
@@ -138,20 +148,26 @@ async def run_telegram(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    intake, work = "web" in ROLES[role], "pekerja" in ROLES[role]
+    leader = Leader(db.engine)
     async with contextlib.AsyncExitStack() as stack:
         if telegram_enabled(settings):
-            await stack.enter_async_context(_telegram(settings, core, delivery))
-        if whatsapp_enabled(settings):
+            await stack.enter_async_context(_telegram(settings, core, delivery, intake=intake))
+        if whatsapp_enabled(settings) and intake:
             await _start_whatsapp(settings, core, delivery, stack)
-        sender_task = asyncio.create_task(delivery.run_forever(), name="delivery")
-        documents_task = asyncio.create_task(documents.run_forever(), name="documents")
-        reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
+        tasks: list[asyncio.Task[None]] = []
+        if work:
+            tasks.append(asyncio.create_task(delivery.run_forever(), name="delivery"))
+            tasks.append(asyncio.create_task(documents.run_forever(), name="documents"))
+        reminders = ReminderScheduler(core, settings.sweep_interval_seconds, leader=leader)
         try:
-            await reminders.start()
+            if work:
+                await reminders.start()
             await stop.wait()
         finally:
             reminders.stop()
-            for task in (documents_task, sender_task):
+            await leader.release()
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -169,8 +185,11 @@ run = run_telegram
 
 
 @contextlib.asynccontextmanager
-async def _telegram(settings: Settings, core: Core, delivery: Delivery):  # noqa: ANN202
-    """The PTB application, polling or on its webhook, for the duration of the block."""
+async def _telegram(  # noqa: ANN202
+    settings: Settings, core: Core, delivery: Delivery, *, intake: bool = True
+):
+    """The PTB application, polling or on its webhook (when ``intake``; else it only sends),
+    for the duration of the block."""
     from handlers.telegram import CHANNEL, TelegramSender, build_application
 
     assert settings.telegram_token is not None
@@ -186,7 +205,7 @@ async def _telegram(settings: Settings, core: Core, delivery: Delivery):  # noqa
         log.info("bot @%s started", me.username)
         await app.start()
         assert app.updater is not None
-        if settings.telegram_webhook_url:
+        if intake and settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret
             await app.updater.start_webhook(
                 listen=settings.webhook_listen,
@@ -199,10 +218,11 @@ async def _telegram(settings: Settings, core: Core, delivery: Delivery):  # noqa
             log.info(
                 "webhook mode, listening on %s:%s", settings.webhook_listen, settings.webhook_port
             )
-        else:
+        elif intake:
             await app.updater.start_polling(drop_pending_updates=False, timeout=10)
         try:
             yield app
         finally:
-            await app.updater.stop()
+            if app.updater.running:
+                await app.updater.stop()
             await app.stop()
