@@ -75,14 +75,18 @@ async def _database(settings: Settings) -> Database:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bot on the configured channels; without any say plainly what is missing."""
-    from bot.bootstrap import StartupError, run_telegram, telegram_enabled, whatsapp_enabled
+    from bot.bootstrap import ROLES, StartupError, run_telegram, telegram_enabled, whatsapp_enabled
 
+    role = getattr(args, "peran", None) or "semua"
+    if role not in ROLES:
+        print(texts.render("admin/peran_salah", peran=role, pilihan=sorted(ROLES)))
+        return 2
     if not telegram_enabled(settings) and not whatsapp_enabled(settings):
         print(texts.render("admin/tanpa_token"))
         return 0
 
     try:
-        await run_telegram(settings)
+        await run_telegram(settings, role=role)
     except StartupError as exc:
         print(str(exc))
         return 2

@@ -82,9 +82,15 @@ async def prune_forever(db: Database, clock: Clock, days: int, every: float = 6 
 
 
 async def _start_whatsapp(
-    settings: Settings, core: Core, delivery: Delivery, stack: contextlib.AsyncExitStack
+    settings: Settings,
+    core: Core,
+    delivery: Delivery,
+    stack: contextlib.AsyncExitStack,
+    *,
+    receive: bool = True,
 ) -> None:
-    """The WhatsApp sender and webhook server, in this event loop, closed when ``stack`` is."""
+    """The WhatsApp sender and (when ``receive``) the webhook server, in this event loop,
+    closed when ``stack`` is."""
     from aiohttp import web
 
     from handlers.whatsapp.inbound import CHANNEL as WA
@@ -130,6 +136,8 @@ async def _start_whatsapp(
         verify_token=verify.get_secret_value() if verify else "",
         path=settings.whatsapp_path,
     )
+    if not receive:
+        return
     runner = web.AppRunner(hook.app(), access_log=None)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
@@ -142,11 +150,22 @@ async def _start_whatsapp(
     )
 
 
+#: What a process runs, by ``kinerja-bot jalan --peran``: the channels' intake and the inbox
+#: (``web``), the delivery and document workers, retention and the scheduler (``pekerja``), or
+#: both (``semua``).
+ROLES = {"web": {"web"}, "pekerja": {"pekerja"}, "semua": {"web", "pekerja"}}
+
+
 async def run_telegram(
-    settings: Settings, clock: Clock | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    role: str = "semua",
 ) -> None:
     """Run what is configured: Telegram (polling or webhook, through the inbox), WhatsApp
-    (webhook), or both, with the scheduler and workers, in one event loop until stopped."""
+    (webhook), or both, with the scheduler and workers, in one event loop until stopped;
+    ``role`` (a key of :data:`ROLES`) leaves out the intake or the workers."""
+    from bot.leader import Leader
     from bot.scheduler import ReminderScheduler
     from bot.workers.documents import DocumentWorker
     from reports.pdf import make_render_executor
@@ -173,28 +192,34 @@ async def run_telegram(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
+    receive, work = "web" in ROLES[role], "pekerja" in ROLES[role]
+    leader = Leader(db.engine)
     try:
         async with contextlib.AsyncExitStack() as stack:
             if telegram_enabled(settings):
                 await stack.enter_async_context(
-                    _telegram(settings, db, clock, core, delivery, intake, stop, tasks)
+                    _telegram(settings, db, clock, core, delivery, intake, stop, tasks, receive)
                 )
             if whatsapp_enabled(settings):
-                await _start_whatsapp(settings, core, delivery, stack)
-            tasks += [
-                asyncio.create_task(intake.run_forever(), name="inbox"),
-                asyncio.create_task(delivery.run_forever(), name="delivery"),
-                asyncio.create_task(documents.run_forever(), name="documents"),
-                asyncio.create_task(
-                    prune_forever(db, clock, settings.retention_days), name="retention"
-                ),
-            ]
-            reminders = ReminderScheduler(core, settings.sweep_interval_seconds)
+                await _start_whatsapp(settings, core, delivery, stack, receive=receive)
+            if receive:
+                tasks.append(asyncio.create_task(intake.run_forever(), name="inbox"))
+            if work:
+                tasks += [
+                    asyncio.create_task(delivery.run_forever(), name="delivery"),
+                    asyncio.create_task(documents.run_forever(), name="documents"),
+                    asyncio.create_task(
+                        prune_forever(db, clock, settings.retention_days), name="retention"
+                    ),
+                ]
+            reminders = ReminderScheduler(core, settings.sweep_interval_seconds, leader=leader)
             try:
-                await reminders.start()
+                if work:
+                    await reminders.start()
                 await stop.wait()
             finally:
                 reminders.stop()
+                await leader.release()
                 for task in reversed(tasks):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -230,9 +255,11 @@ async def _telegram(  # noqa: ANN202
     intake: InboxWorker,
     stop: asyncio.Event,
     tasks: list[asyncio.Task[None]],
+    receive: bool = True,
 ):
     """Telegram for the duration of the block: updates are committed to the inbox (our own
-    getUpdates loop, or the webhook server) before they are acknowledged, then handled."""
+    getUpdates loop, or the webhook server) before they are acknowledged, then handled. Without
+    ``receive`` (a ``pekerja`` process) it only sends."""
     from handlers.telegram import CHANNEL, TelegramInbox, TelegramSender, build_application
     from handlers.telegram_intake import ALLOWED_UPDATES, TelegramPoller, TelegramWebhook
 
@@ -248,7 +275,7 @@ async def _telegram(  # noqa: ANN202
     async with app:
         me = await app.bot.get_me()
         log.info("bot @%s started", me.username)
-        if settings.telegram_webhook_url:
+        if receive and settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret
             assert secret is not None
             webhook = TelegramWebhook(
@@ -269,7 +296,7 @@ async def _telegram(  # noqa: ANN202
             log.info(
                 "webhook mode, listening on %s:%s", settings.webhook_listen, settings.webhook_port
             )
-        else:
+        elif receive:
             await app.bot.delete_webhook(drop_pending_updates=False)
             poller = TelegramPoller(app.bot, db, clock, on_stored=intake.notify)
             tasks.append(asyncio.create_task(poller.run(stop), name="polling"))

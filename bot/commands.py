@@ -92,7 +92,7 @@ COMMANDS: tuple[Spec, ...] = (
     ),
     Spec("plt-hapus", "orang", "bot.admin:remove_acting", (KANTOR, Param("id"), ALASAN)),
     # operasi
-    Spec("jalan", "operasi", "bot.cli:run_bot"),
+    Spec("jalan", "operasi", "bot.cli:run_bot", (Param("peran", "--peran", default="semua"),)),
     Spec(
         "demo",
         "operasi",

@@ -7,6 +7,8 @@ scheduler only decides *when* to sweep it:
   (``replace_existing=True``) after every sweep;
 * ``sweep-tick``: an ``IntervalTrigger`` every ``SWEEP_INTERVAL_SECONDS``, a safety net for work
   that appeared between sweeps (a new step, an extension, a clock jump);
+* ``lead`` (only with a :class:`bot.leader.Leader`): every ``LEAD_SECONDS`` a follower tries
+  to take the scheduler lock; the process that takes it replans and sweeps at once;
 * and, after start-up, in the background (:attr:`ReminderScheduler.warm_up`): one replan of
   every running cycle (a transaction per cycle, the safety net of ``reminders.reconcile_cycle``)
   and one sweep, which also sends reminders whose time passed while the bot was down.
@@ -20,6 +22,10 @@ a late run), ``coalesce=True`` and ``max_instances=1``; sweeps never overlap (a 
 The sweep's clock may not be the wall clock (the file clock of the test-only
 ``bot.offline.clocked``): the next due time is turned into a delay on the sweep's clock and
 scheduled that far from the wall clock.
+
+With many worker processes on one PostgreSQL database only the leader sweeps (the others'
+sweeps return at once); the sweep also claims its rows with ``FOR UPDATE SKIP LOCKED``, so a
+leader that lost its lock mid-batch and the new one never send the same reminder.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.leader import Leader
 from flows.core.context import Clock, Ctx
 from flows.core.router import Core
 from flows.sop import reminders
@@ -42,6 +49,9 @@ log = logging.getLogger(__name__)
 
 JOB_NEXT = "sweep-next"
 JOB_TICK = "sweep-tick"
+JOB_LEAD = "lead"
+#: How often a follower tries to become the leader (a dead leader is replaced within this).
+LEAD_SECONDS = 20
 #: The shortest delay before ``sweep-next`` (no busy loop if a due time does not move on).
 MIN_DELAY = timedelta(seconds=1)
 
@@ -65,6 +75,7 @@ class ReminderScheduler:
         clock: Clock | None = None,
         sweep: Sweep = reminders.sweep_batch,
         replan: bool = True,
+        leader: Leader | None = None,
     ) -> None:
         self.core = core
         self.clock = clock or core.clock
@@ -79,6 +90,7 @@ class ReminderScheduler:
         self.sweeps = 0
         self.replan = replan
         self.warm_up: asyncio.Task[None] | None = None
+        self.leader = leader
 
     async def start(self) -> None:
         """Start in the running loop, add the tick; replan and sweep in the background."""
@@ -90,9 +102,37 @@ class ReminderScheduler:
             name="reminder safety tick",
             replace_existing=True,
         )
+        if self.leader is not None:
+            self.scheduler.add_job(
+                self.try_lead,
+                IntervalTrigger(seconds=LEAD_SECONDS, timezone=UTC),
+                id=JOB_LEAD,
+                name="scheduler leader election",
+                replace_existing=True,
+            )
         self.warm_up = asyncio.create_task(self._warm_up(), name="reminders-warm-up")
 
+    async def leads(self) -> bool:
+        """Whether this process may sweep now (always, without a leader)."""
+        if self.leader is None:
+            return True
+        try:
+            return await self.leader.check()
+        except Exception:  # the database is away: nobody sweeps from here for now
+            log.exception("scheduler leader check failed")
+            return False
+
+    async def try_lead(self) -> bool:
+        """A follower tries to take over; on success it replans and sweeps at once."""
+        was = self.leader is not None and self.leader.leading
+        now = await self.leads()
+        if now and not was:
+            await self._warm_up()
+        return now
+
     async def _warm_up(self) -> None:
+        if not await self.leads():
+            return  # a follower: the leader replans; :meth:`try_lead` does it on takeover
         if self.replan:
             await self.reconcile()
         await self.run_sweep()
@@ -125,6 +165,8 @@ class ReminderScheduler:
         """Sweep batch after batch (a transaction each) while rows are due; re-arms
         ``sweep-next``. Errors are logged, not raised."""
         async with self._lock:
+            if not await self.leads():
+                return None
             found: list[datetime | None] = [None]
 
             async def work(ctx: Ctx) -> None:

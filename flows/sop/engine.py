@@ -23,7 +23,7 @@ from flows.domain.states import FILLABLE, LOCKING, SheetState, StepKind
 from flows.sop import documents
 from flows.sop.cycle_admin import Handout, hand_out, open_cycle, sheet_owners
 from flows.sop.kind import REGISTRY
-from flows.sop.lifecycle import Note, Verb, transition
+from flows.sop.lifecycle import Note, Verb, lock_cycle, transition
 from flows.sop.preset import Step, load_preset
 from flows.sop.reminder_plan import plan_cycle
 from flows.sop.run import (
@@ -146,10 +146,15 @@ async def go_back(ctx: Ctx, run: Run, target: Step, by: Actor, reason: str) -> N
 
 
 async def progress(ctx: Ctx, run: Run) -> None:
-    """After a sheet changed state: move between the isi and verifikasi steps as needed."""
+    """After a sheet changed state: move between the isi and verifikasi steps as needed.
+
+    Decided under the cycle's row lock, from the sheets as committed now: two sheets sent at
+    once by two workers move the cycle exactly once (the second sees the first's sheet).
+    """
+    await lock_cycle(ctx, run)
     if not run.running or run.step.jenis not in (StepKind.ISI, StepKind.VERIFIKASI):
         return
-    sheets = await worksheets(ctx, run)
+    sheets = await worksheets(ctx, run, fresh=True)
     isi = phase_step(run, StepKind.ISI)
     verif = phase_step(run, StepKind.VERIFIKASI)
     if any(w.status in OPEN_SHEET for w in sheets):

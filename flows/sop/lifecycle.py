@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from flows.core.context import Ctx
 from flows.core.people import Actor
@@ -144,6 +144,26 @@ GUARDS: dict[Guard, GuardFn] = {
 
 def rule_for(table: tuple[Rule, ...], state: str, verb: Verb) -> Rule | None:
     return next((r for r in table if r.state == state and r.verb == verb), None)
+
+
+async def lock_cycle(ctx: Ctx, run: Run) -> None:
+    """Hold the cycle's row until the unit of work ends, and reload it as committed now.
+
+    ``SELECT … FOR NO KEY UPDATE`` on PostgreSQL, the lock an ``UPDATE`` takes (plain ``FOR
+    UPDATE`` would deadlock with the key-share locks of rows inserted pointing at the cycle):
+    a concurrent unit of work that locks the same cycle waits until this one commits, then sees
+    what it wrote (READ COMMITTED takes a fresh snapshot per statement). SQLite leaves the
+    clause out: ``BEGIN IMMEDIATE`` already makes every write transaction exclusive. Take it
+    before deciding from other rows (all sheets in?) or before writing what a concurrent
+    decision on the same visit also writes.
+    """
+    await ctx.session.flush()
+    await ctx.session.execute(
+        select(Cycle)
+        .where(Cycle.id == run.cycle.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def may(ctx: Ctx, run: Run, verb: Verb, ws: Worksheet | None = None) -> Result:

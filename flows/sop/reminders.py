@@ -119,6 +119,7 @@ async def sweep(ctx: Ctx, limit: int | None = None) -> datetime | None:
                 .where(Reminder.status == "pending", Reminder.due_at <= ctx.now)
                 .order_by(Reminder.due_at, Reminder.id)
                 .limit(size)
+                .with_for_update(skip_locked=True)  # PostgreSQL: a second sweeper skips them
             )
         )
         if not rows or seen.issuperset(r.id for r in rows):

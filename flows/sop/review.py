@@ -13,7 +13,7 @@ from flows.domain.states import COUNTED, SheetState, StepKind
 from flows.sop.card import checked
 from flows.sop.engine import progress
 from flows.sop.kind import FLOW
-from flows.sop.lifecycle import Note, Outcome, Verb, transition
+from flows.sop.lifecycle import Note, Outcome, Verb, lock_cycle, transition
 from flows.sop.reminder_plan import plan_cycle
 from flows.sop.run import (
     Run,
@@ -207,6 +207,8 @@ async def on_reason(ctx: Ctx, state: dict[str, Any]) -> None:
         ctx.reply(texts.render("siklus/sudah_diputuskan"))
         return
     from_recap = "c" in state
+    if from_recap:
+        await lock_cycle(ctx, run)  # a Teruskan on this visit at the same moment: one wins
     if from_recap and not run.is_visit(state["v"], state["s"]):
         await clear_state(ctx)
         ctx.reply(texts.render("siklus/sudah_diputuskan"))

@@ -95,12 +95,12 @@ def phase_step(run: Run, jenis: StepKind) -> Step | None:
     return next((s for s in run.steps if s.jenis == jenis), None)
 
 
-async def worksheets(ctx: Ctx, run: Run) -> list[Worksheet]:
-    return list(
-        await ctx.session.scalars(
-            select(Worksheet).where(Worksheet.cycle_id == run.cycle.id).order_by(Worksheet.id)
-        )
-    )
+async def worksheets(ctx: Ctx, run: Run, *, fresh: bool = False) -> list[Worksheet]:
+    """The cycle's worksheets; ``fresh`` reloads rows already in the session from the database."""
+    query = select(Worksheet).where(Worksheet.cycle_id == run.cycle.id).order_by(Worksheet.id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return list(await ctx.session.scalars(query))
 
 
 def deadline_text(run: Run, due: datetime | None) -> str:
