@@ -16,7 +16,7 @@ from flows.domain.roles import ACTING
 from flows.setup import staffing
 from flows.setup.office_import import invite_message, reissue_invite
 from flows.setup.staffing import StaffError
-from storage.models import Office
+from storage.models import Office, Person
 
 DATE_FORMATS = ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y")
 MAX_REASON = 300
@@ -52,6 +52,25 @@ async def _office(ctx: Ctx) -> Office | None:
         ctx.reply(texts.render("kelola/bukan_admin"))
         return None
     return office
+
+
+async def _target(ctx: Ctx, usage: str) -> tuple[Office, Person, str] | None:
+    """The office, the person named first in the arguments and the rest of the words, or
+    ``None`` after answering (not an admin, nothing named, nobody found)."""
+    assert ctx.inbound is not None
+    office = await _office(ctx)
+    if office is None:
+        return None
+    words = ctx.inbound.args.split()
+    if not words:
+        ctx.reply(texts.render(usage))
+        return None
+    try:
+        person, rest = await staffing.find_person(ctx.session, office, words)
+    except StaffError as exc:
+        ctx.reply(str(exc))
+        return None
+    return office, person, rest
 
 
 async def cmd_plt(ctx: Ctx) -> None:
@@ -146,19 +165,11 @@ async def cmd_end_acting(ctx: Ctx) -> None:
 
 async def cmd_invite(ctx: Ctx) -> None:
     """/undangan NIP-atau-nama: a new invite code (the old unused ones die)."""
-    assert ctx.person is not None and ctx.inbound is not None
-    office = await _office(ctx)
-    if office is None:
+    assert ctx.person is not None
+    found = await _target(ctx, "kelola/undangan_cara")
+    if found is None:
         return
-    words = ctx.inbound.args.split()
-    if not words:
-        ctx.reply(texts.render("kelola/undangan_cara"))
-        return
-    try:
-        person, _rest = await staffing.find_person(ctx.session, office, words)
-    except StaffError as exc:
-        ctx.reply(str(exc))
-        return
+    office, person, _rest = found
     if not person.active:
         ctx.reply(texts.render("admin/pegawai_nonaktif", orang=person))
         return
@@ -175,19 +186,11 @@ async def cmd_invite(ctx: Ctx) -> None:
 
 async def cmd_deactivate(ctx: Ctx) -> None:
     """/nonaktifkan NIP-atau-nama alasan: someone who has moved; nothing of theirs is lost."""
-    assert ctx.person is not None and ctx.inbound is not None
-    office = await _office(ctx)
-    if office is None:
+    assert ctx.person is not None
+    found = await _target(ctx, "kelola/nonaktifkan_cara")
+    if found is None:
         return
-    words = ctx.inbound.args.split()
-    if not words:
-        ctx.reply(texts.render("kelola/nonaktifkan_cara"))
-        return
-    try:
-        person, reason = await staffing.find_person(ctx.session, office, words)
-    except StaffError as exc:
-        ctx.reply(str(exc))
-        return
+    office, person, reason = found
     if person.id == ctx.person.id:
         ctx.reply(texts.render("kelola/bukan_diri_sendiri"))
         return
