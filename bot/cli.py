@@ -166,7 +166,7 @@ def _run(spec: Spec, params: dict[str, Any], debug: bool) -> int:
     debug = debug or settings.log_level.upper() == "DEBUG"
     secrets = _secrets(settings)
     _configure_logging(settings, debug)
-    values = {p.name: params[p.name] for p in spec.params}
+    values = {p.name: params.get(p.name, p.default) for p in spec.params}
     for p in spec.params:
         if p.path and values[p.name] is not None:
             values[p.name] = Path(values[p.name])
