@@ -68,7 +68,7 @@ async def test_backup_wipe_restore_and_the_cycle_goes_on(
     await bot.start()
     try:
         await budi.say("Aplikasi SIMPATEN sempat gangguan", "bukti")
-        question = await budi.tap("Lewati", "sejak awal tahun")
+        question = await budi.tap("Lewati", "Berapa realisasi pada TW III")  # PEM-2, kumulatif
         assert "PEM-2" in question.text or "PEM-2" in emu.transcript(budi.id)
         await budi.say("7", "kendala")
     finally:
