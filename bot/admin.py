@@ -79,7 +79,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
     role = getattr(args, "peran", None) or "semua"
     if role not in ROLES:
-        print(texts.render("admin/peran_salah", peran=role, pilihan=sorted(ROLES)))
+        print(texts.render("admin/peran_proses_salah", peran=role, pilihan=sorted(ROLES)))
         return 2
     if not telegram_enabled(settings) and not whatsapp_enabled(settings):
         print(texts.render("admin/tanpa_token"))

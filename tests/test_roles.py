@@ -20,5 +20,5 @@ def test_an_unknown_role_is_refused_in_indonesian(
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     code, out, _ = run(capsys, "jalan", "--peran", "raja")
     assert code == 2
-    assert 'Peran "raja" tidak dikenal' in out and "pekerja, semua, web" in out
+    assert 'Peran proses "raja" tidak dikenal' in out and "pekerja, semua, web" in out
     assert not (tmp_path / "x.db").exists()  # nothing started, no database made
