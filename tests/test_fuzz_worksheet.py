@@ -99,10 +99,11 @@ inputs = st.one_of(
 def valid_for(prompt: str, inp: Input) -> bool:
     """Could this input legitimately change what is stored at this prompt?"""
     if inp.kind == "text":
+        text = inp.text.replace("\x00", "")  # the core drops NUL characters first
         if prompt in NUMBER_PROMPTS:
-            return parse_number(inp.text).ok
+            return parse_number(text).ok
         if prompt in TEXT_PROMPTS:
-            return has_visible_text(inp.text) and len(inp.text.strip()) <= 1000
+            return has_visible_text(text) and len(text.strip()) <= 1000
         return False
     if inp.kind == "file":
         return prompt == "bukti" and evidence_allowed(inp.name, inp.mime) and inp.size < 10**7
