@@ -425,42 +425,14 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
         col = first_level_col + len(levels)
         not_measured = sum(1 for r in section.rows if r.predikat is None)
         put(ws, row, col, not_measured, font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
-        put(
-            ws,
-            row,
-            col + 1,
-            local_time(section.submitted_at, data.tz) or DASH,
-            font=BODY_FONT,
-            border=BORDER,
-            alignment=MID_ALIGN,
+        who_and_when = (
+            (local_time(section.submitted_at, data.tz) or DASH, MID_ALIGN),
+            (section.submitted_by or DASH, WRAP_TOP),
+            (_verifier(data, section), WRAP_TOP),
+            (local_time(section.verified_at, data.tz) or DASH, MID_ALIGN),
         )
-        put(
-            ws,
-            row,
-            col + 2,
-            section.submitted_by or DASH,
-            font=BODY_FONT,
-            border=BORDER,
-            alignment=WRAP_TOP,
-        )
-        put(
-            ws,
-            row,
-            col + 3,
-            _verifier(data, section),
-            font=BODY_FONT,
-            border=BORDER,
-            alignment=WRAP_TOP,
-        )
-        put(
-            ws,
-            row,
-            col + 4,
-            local_time(section.verified_at, data.tz) or DASH,
-            font=BODY_FONT,
-            border=BORDER,
-            alignment=MID_ALIGN,
-        )
+        for offset, (value, alignment) in enumerate(who_and_when, start=1):
+            put(ws, row, col + offset, value, font=BODY_FONT, border=BORDER, alignment=alignment)
         fit_row(
             ws,
             row,
