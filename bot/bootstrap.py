@@ -14,7 +14,17 @@ from urllib.parse import urlsplit
 from bot.settings import Settings
 from bot.workers.delivery import Delivery
 from bot.workers.inbox import InboxWorker
-from flows.chat import admin_cmds, ask, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
+from flows.chat import (
+    admin_cmds,
+    ask,
+    correction,
+    cycle_cmds,
+    deadline_cmds,
+    history_cmd,
+    onboarding,
+    rekap_cmd,
+    worksheet,
+)
 from flows.core import texts
 from flows.core.context import Clock, SystemClock
 from flows.core.router import Core, Router
@@ -35,6 +45,8 @@ def build_router() -> Router:
     router = Router()
     onboarding.register(router)
     worksheet.register(router)
+    correction.register(router)
+    history_cmd.register(router)
     cycle_cmds.register(router)
     rekap_cmd.register(router)
     deadline_cmds.register(router)

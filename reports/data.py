@@ -125,6 +125,21 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class ValueChange:
+    """One change of one stored value (the rekap's Riwayat Nilai sheet), in readers' words."""
+
+    kode: str
+    indikator: str
+    kolom: str  # "Realisasi", "Pembilang", "Kendala" ...
+    lama: str  # as shown ("48,5", "-" for none)
+    baru: str
+    oleh: str
+    at: datetime
+    alasan: str
+    kanal: str  # "Telegram", "WhatsApp"
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything both reports need, for one office and one period."""
 
@@ -147,6 +162,7 @@ class ReportData:
     predikat_ranges: tuple[str, ...] = DEFAULT_PREDIKAT_RANGES  # one text per level, for Bab III
     verification_step: bool = True  # False: the SOP has no step that verifies each sheet
     analisis: str = ""  # what the planner wrote at the SOP's analisis step (Bab III)
+    value_changes: tuple[ValueChange, ...] = ()  # every value stored, oldest first
 
     @property
     def short(self) -> str:

@@ -39,6 +39,7 @@ from reports._fmt import (
     tz_abbr,
 )
 from reports.data import IndicatorRow, ReportData, SectionReport
+from reports.value_history_sheet import write_value_history
 
 MAX_CELL_TEXT = 32_767
 FMT_CAPAIAN = "#,##0.00"
@@ -631,6 +632,7 @@ def build_rekap(data: ReportData) -> bytes:
         _write_section(wb.create_sheet(sheet_title(section.kode, taken)), data, section)
     _write_evidence(wb.create_sheet("Bukti"), data)
     _write_history(wb.create_sheet("Riwayat"), data)
+    write_value_history(wb, data)
     wb.properties.title = f"Rekap Pengukuran Kinerja {data.period_label} {data.office.nama}"
     wb.properties.creator = "Kinerja Bot"
     buf = io.BytesIO()

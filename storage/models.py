@@ -205,6 +205,29 @@ class Entry(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class EntryChange(Base):
+    """One change of one stored value of an entry: old → new, who, when, why, which channel.
+
+    Written in the same transaction as the change (flows.sop.value_history); append-only.
+    ``field`` is the entry's column (``realisasi``, ``numerator``, ``denominator``,
+    ``keterangan``, ``upaya``) or ``bukti`` (an evidence file added; ``new`` is its name).
+    Numbers are stored as their exact decimal text; ``None`` means no value.
+    """
+
+    __tablename__ = "entry_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    acting_as: Mapped[str] = mapped_column(String(40), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class StoredFile(Base):
     """Evidence bytes, kept in the database so a backup holds everything."""
 
@@ -401,6 +424,7 @@ __all__ = [
     "Cycle",
     "DocumentJob",
     "Entry",
+    "EntryChange",
     "Event",
     "Identity",
     "InboundSeen",

@@ -135,7 +135,7 @@ async def test_worker_stores_the_rekap_and_queues_the_document(
     assert stored.sha256 == hashlib.sha256(stored.content).hexdigest()
     assert stored.size == len(stored.content)
     wb = load_workbook(io.BytesIO(stored.content))
-    assert wb.sheetnames == ["Ringkasan", "PEM", "PK", "Bukti", "Riwayat"]
+    assert wb.sheetnames == ["Ringkasan", "PEM", "PK", "Bukti", "Riwayat", "Riwayat Nilai"]
     assert events == []  # not final: not archived
     new = (await outbox_rows(db))[before:]
     assert [r.person_id for r in new] == [office["camat"], office["kasi"]]

@@ -417,7 +417,7 @@ async def test_rekap_xlsx_every_number_from_the_database(
     inds = await indicators_by_kode(db)
     data = await build(db, cycles[3]["cycle"])
     wb = load_workbook(io.BytesIO(build_rekap(data)))
-    assert wb.sheetnames == ["Ringkasan", "PEM", "PK", "Bukti", "Riwayat"]
+    assert wb.sheetnames == ["Ringkasan", "PEM", "PK", "Bukti", "Riwayat", "Riwayat Nilai"]
     counted = {"PEM": [1, 2, 3], "PK": [1, 2]}
     seen = 0
     for section in data.sections:

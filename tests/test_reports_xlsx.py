@@ -76,6 +76,7 @@ def test_sheets_and_file_names(wb: Workbook, data: ReportData) -> None:
         "PK",
         "Bukti",
         "Riwayat",
+        "Riwayat Nilai",
     ]
     assert file_name("Rekap", data) == "Rekap_Kinerja_TW_III_2026_Kecamatan_Sukamaju.xlsx"
     assert file_name("Laporan", data) == "Laporan_Kinerja_TW_III_2026_Kecamatan_Sukamaju.pdf"

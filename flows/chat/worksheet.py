@@ -6,6 +6,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from flows.chat import correction
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.conversation import clear_state, get_state, set_state
@@ -20,6 +21,7 @@ from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState, EntryState
 from flows.setup.office_file import kumulatif_entry
 from flows.sop import review as sheet_review
+from flows.sop import value_history
 from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_cycle_preset
 from flows.sop.run import load
@@ -58,7 +60,7 @@ async def cmd_isi(ctx: Ctx) -> None:
         return
     ws, cycle = found
     if ws.status not in FILLABLE:
-        ctx.reply(texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key)))
+        await correction.offer(ctx, ws, cycle)  # sent: a value changes only by a correction
         return
     items = await sheet_items(ctx.session, ws, cycle)
     ctx.reply(texts.render("isi/daftar", items=items, periode=Period.from_key(cycle.period_key)))
@@ -104,10 +106,8 @@ async def on_message(ctx: Ctx) -> None:
         if len(text) > MAX_TEXT:
             ctx.reply(texts.render("isi/teks_terlalu_panjang", maks=MAX_TEXT))
             return
-        if step == "kendala":
-            item.entry.keterangan = text
-        else:
-            item.entry.upaya = text
+        field = "keterangan" if step == "kendala" else "upaya"
+        await value_history.change(ctx, item.entry, field, text)
         item.entry.updated_at = ctx.now
         await _after_text(ctx, state, ws, item, step)
     else:
@@ -170,9 +170,9 @@ async def on_clear(ctx: Ctx, args: dict[str, Any]) -> None:
     state, ws, item = loaded
     _drop_buttons(ctx)
     if state["step"] == "kendala":
-        item.entry.keterangan = ""
+        await value_history.change(ctx, item.entry, "keterangan", "")
     elif state["step"] == "upaya":
-        item.entry.upaya = ""
+        await value_history.change(ctx, item.entry, "upaya", "")
     item.entry.updated_at = ctx.now
     await _after_text(ctx, state, ws, item, state["step"])
 
@@ -334,17 +334,18 @@ async def _accept_number(
             )
             await _ask_field(ctx, state, item, "pembilang", again=True)
             return
-        entry.numerator, entry.denominator = numerator, value
-        entry.realisasi = numerator / value * 100
+        await value_history.change(ctx, entry, "numerator", numerator)
+        await value_history.change(ctx, entry, "denominator", value)
+        await value_history.change(ctx, entry, "realisasi", numerator / value * 100)
     elif item.kumulatif and state.get("sd"):
         amount = amount_from_sd(value, item.sd_before)
         if amount is None:  # a total s.d. TW cannot fall: ask again, store nothing
             ctx.reply(texts.render("isi/sd_lebih_kecil", item=item, nilai=value))
             await _ask_field(ctx, state, item, field, again=True)
             return
-        entry.realisasi = amount
+        await value_history.change(ctx, entry, "realisasi", amount)
     else:
-        entry.realisasi = value
+        await value_history.change(ctx, entry, "realisasi", value)
     entry.filled = True
     entry.updated_at = ctx.now
     fig = item.figures()
@@ -382,7 +383,7 @@ async def _after_text(
         await _ask_optional(ctx, state, ws, item, "upaya")
         return
     if step == "kendala" and item.entry.upaya:
-        item.entry.upaya = ""
+        await value_history.change(ctx, item.entry, "upaya", "")
         item.entry.updated_at = ctx.now
     await _ask_optional(ctx, state, ws, item, "bukti")
 
@@ -412,6 +413,7 @@ async def _save_evidence(ctx: Ctx, item: Item, state: dict[str, Any]) -> None:
             created_at=ctx.now,
         )
     )
+    await value_history.evidence_added(ctx, item.entry, f.file_name[:200])
     ctx.reply(texts.render("isi/bukti_diterima", nama=f.file_name))
     ws = await ctx.session.get(Worksheet, state["ws"])
     assert ws is not None

@@ -43,6 +43,7 @@ class Verb(StrEnum):
     ACCEPT = "terima"
     RETURN = "kembalikan"  # the verifier sends a sent sheet back
     RETURN_AT_REKAP = "kembalikan_rekap"  # the rekap's actor sends a sent/accepted sheet back
+    CORRECT = "izinkan_ubah"  # the verifier lets the owner correct a sent/accepted sheet
 
 
 class Guard(StrEnum):
@@ -78,6 +79,8 @@ WORKSHEET: tuple[Rule, ...] = (
     Rule(S.SUBMITTED, Verb.RETURN, Guard.VERIFIER, S.RETURNED),
     Rule(S.SUBMITTED, Verb.RETURN_AT_REKAP, Guard.STEP_ACTOR, S.RETURNED),
     Rule(S.ACCEPTED, Verb.RETURN_AT_REKAP, Guard.STEP_ACTOR, S.RETURNED),
+    Rule(S.SUBMITTED, Verb.CORRECT, Guard.VERIFIER, S.RETURNED),
+    Rule(S.ACCEPTED, Verb.CORRECT, Guard.VERIFIER, S.RETURNED),
 )
 
 
@@ -222,7 +225,7 @@ async def transition(
             raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
         return Result(Outcome.LOST)
     await ctx.session.refresh(row)
-    if ws is not None and verb in (Verb.SUBMIT, Verb.RETURN, Verb.RETURN_AT_REKAP):
+    if ws is not None and verb in (Verb.SUBMIT, Verb.RETURN, Verb.RETURN_AT_REKAP, Verb.CORRECT):
         await sheet_moved(ctx, run, ws)  # its owner's reminder rows, in this same transaction
     actor = allowed.actor
     if note is not None:

@@ -45,6 +45,7 @@ from flows.domain.office_settings import calendar_for, predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import COUNTED
+from flows.sop import value_history
 from flows.sop.preset import Preset, load_cycle_preset
 from flows.sop.sheet_data import targets_of
 from reports.data import (
@@ -54,6 +55,7 @@ from reports.data import (
     Official,
     ReportData,
     SectionReport,
+    ValueChange,
 )
 from storage.models import (
     Cycle,
@@ -235,6 +237,24 @@ async def _history(
             )
         )
     return tuple(out)
+
+
+async def _value_changes(session: AsyncSession, cycle_ids: list[int]) -> tuple[ValueChange, ...]:
+    """Every value stored in the period's quarter cycles, in readers' words, oldest first."""
+    return tuple(
+        ValueChange(
+            kode=c.kode,
+            indikator=c.indikator,
+            kolom=value_history.field_label(c.field),
+            lama=value_history.shown(c.field, c.old),
+            baru=value_history.shown(c.field, c.new),
+            oleh=c.by,
+            at=c.at,
+            alasan=c.reason,
+            kanal=value_history.channel_label(c.channel),
+        )
+        for c in await value_history.changes(session, cycle_ids)
+    )
 
 
 def _logo(settings: dict[str, Any]) -> str:
@@ -500,6 +520,7 @@ async def report_data(
         ),
         verification_step=preset.first_of("verifikasi") is not None,
         analisis=str((cycle.data or {}).get("analisis") or "") if own_quarter else "",
+        value_changes=await _value_changes(session, [c.id for c in in_period]),
         signed_on=_local_date(signed_at, office.tz),
         tz=office.tz,
         predikat_levels=scale.labels,
