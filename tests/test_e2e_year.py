@@ -6,10 +6,13 @@ plain words and get answers. Nothing sleeps: the test waits for messages at the 
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.offline.emulator import BotApiEmulator
@@ -97,4 +100,106 @@ async def test_plh_from_the_chat_offered_cycle_and_leader_questions_through_the_
     assert start is not None and start.acting_as == "Plh Camat" and start.channel == "telegram"
     assert plh is not None and plh.actor_id is not None and plh.channel == "telegram"
     assert len(offers) == 1 and offers[0].subject == period.key
+    assert not emu.unknown_calls
+
+
+# --- corrections after Kirim, with the history of every value (issue 17, part B) ------------
+
+KASI_PEM = "198305072006041011"
+
+
+@pytest.mark.e2e  # starts the bot process
+async def test_a_correction_after_kirim_shows_in_riwayat_and_in_the_rekap_through_the_real_bot(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    """Budi sends, asks to change PEM-2 (7 → 8), Maya allows, Budi corrects and sends again;
+    /riwayat and the rekap's Riwayat Nilai sheet show both values, who, when, why, channel."""
+    sent_at = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # 09.00 WIB
+    clock_file = tmp_path / "jam.txt"
+    set_clock(clock_file, sent_at)
+    bot = ClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
+    await bot.cli("impor-kantor", str(SAMPLE_OFFICE))
+    await bot.cli("buka-siklus", "kecamatan-sukamaju", "TW III 2026")
+    codes = {nip: await invite_code(db, nip) for nip in (KASI_PEM, PLANNER)}
+    await bot.start()
+    try:
+        budi, maya = User(emu, 7101, "Budi"), User(emu, 7102, "Maya")
+        await maya.say(f"/start {codes[PLANNER]}", "Selamat datang")
+        await budi.say(f"/start {codes[KASI_PEM]}", "Selamat datang")
+        await budi.wait("telah dimulai")
+        await budi.tap("Isi sekarang", "dua angka")
+        for typed, expect in (("48", "penyebut"), ("50", "kendala")):
+            await budi.say(typed, expect)
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "PEM-2")
+        await budi.say("7", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "PEM-3")
+        await budi.say("3", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "rata-rata")
+        await budi.say("2,5", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "Ringkasan")
+        await budi.tap("Kirim", "sudah dikirim")
+
+        corrected_at = sent_at + timedelta(hours=1)  # 10.00 WIB
+        set_clock(clock_file, corrected_at)
+        await budi.say("/isi", "Minta ubah")
+        await budi.tap("Minta ubah", "Indikator mana")
+        await budi.tap("PEM-2", "alasan")
+        mark = emu.mark(maya.id)
+        await budi.say("Salah ketik, register mencatat 8 desa", "dikirim ke Maya")
+        await emu.wait_for_message(maya.id, "minta mengubah", after=mark, timeout=30)
+        await maya.tap("Izinkan", "dibuka kembali")
+        await budi.wait("diizinkan oleh Maya")
+        await budi.tap("Perbaiki sekarang", "PEM-2")
+        await budi.say("8", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "Ringkasan")
+        await budi.tap("Kirim", "sudah dikirim")
+
+        riwayat = await budi.say("/riwayat PEM-2", "Riwayat nilai PEM-2")
+        assert "Realisasi: - → 7" in riwayat.text and "Realisasi: 7 → 8" in riwayat.text
+        assert (
+            "10.00 WIB" in riwayat.text and "Salah ketik, register mencatat 8 desa" in riwayat.text
+        )
+
+        mark = emu.mark(maya.id)
+        await maya.say("/rekap", None)
+        rekap = await emu.wait_for_message(
+            maya.id, lambda m: m.kind == "document", after=mark, timeout=60
+        )
+        assert rekap.file_bytes is not None
+    finally:
+        await bot.stop()
+
+    ws = load_workbook(io.BytesIO(rekap.file_bytes))["Riwayat Nilai"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=6) if row[1].value == "PEM-2"]
+    assert [r[3:] for r in rows] == [
+        [
+            "Realisasi",
+            "-",
+            "7",
+            "Budi Santoso, S.IP",
+            datetime(2026, 10, 5, 9, 0),
+            None,
+            "Telegram",
+        ],
+        [
+            "Realisasi",
+            "7",
+            "8",
+            "Budi Santoso, S.IP",
+            datetime(2026, 10, 5, 10, 0),
+            "Salah ketik, register mencatat 8 desa",
+            "Telegram",
+        ],
+    ]
+    assert ws.cell(5, 8).value == "Waktu (WIB)"
+    async with db.transaction() as s:
+        asked = await s.scalar(select(Event).where(Event.action == "lembar.minta_ubah"))
+        allowed = await s.scalar(select(Event).where(Event.action == "lembar.ubah_diizinkan"))
+    assert asked is not None and asked.channel == "telegram"
+    assert allowed is not None and allowed.reason == "Salah ketik, register mencatat 8 desa"
     assert not emu.unknown_calls
