@@ -350,3 +350,48 @@ async def test_batal_while_typing_the_reason_sends_nothing(db):
         assert (
             await s.scalars(select(Event).where(Event.action == "lembar.minta_ubah"))
         ).first() is None
+
+
+async def test_a_correction_from_whatsapp_is_recorded_with_its_channel(db):
+    from flows.core.messages import Inbound
+
+    ids = await seed_small_office(db)
+    wa = "6281200000103"
+    async with db.transaction() as s:
+        s.add(Identity(person_id=ids["kasi"], channel="whatsapp", external_id=wa, phone=wa))
+    chat = Chat(db, FakeClock(MONDAY))
+    await chat.say(CAMAT, "/mulai TW III 2026")
+    await chat.tap(SEKCAM, "Teruskan")
+    await chat.tap(PLANNER, "Bagikan")
+    await play(chat, KASI, SMALL_PEM)
+
+    async def wa_say(text: str, command: str = "", args: str = "") -> list:  # noqa: ANN202
+        await chat.core.handle(
+            Inbound("whatsapp", wa, chat._key(), text=text, command=command, args=args)
+        )
+        return await chat.new_messages()
+
+    async def wa_tap(label: str) -> list:  # noqa: ANN202
+        try:
+            token = await chat.button_token(wa, label)
+        except AssertionError:  # a message sent unprompted goes to the person's first channel
+            token = await chat.button_token(KASI, label)
+        await chat.core.handle(Inbound("whatsapp", wa, chat._key(), button=token))
+        return await chat.new_messages()
+
+    out = await wa_say("", command="isi")
+    assert to(out, wa)[-1].labels() == ["Minta ubah"]
+    await wa_tap("Minta ubah")
+    await wa_tap("PEM-2")
+    await wa_say("Register desa terlambat masuk")
+    await chat.tap(PLANNER, "Izinkan")
+    for step_ in ("Perbaiki sekarang", "8", "Lewati", "Lewati", "Kirim"):
+        out = await (wa_say(step_) if step_.isdigit() else wa_tap(step_))
+    assert "sudah dikirim" in texts_of(to(out, wa))
+    rows = await history(db, "PEM-2")
+    assert [(r.old, r.new, r.channel) for r in rows] == [
+        (None, "7", "telegram"),
+        ("7", "8", "whatsapp"),
+    ]
+    text = texts_of(await chat.say(PLANNER, "/riwayat PEM-2"))
+    assert "Realisasi: 7 → 8" in text and "WhatsApp" in text and "Telegram" in text
