@@ -18,8 +18,16 @@ def test_every_guard_but_the_system_is_a_function():
     assert set(GUARDS) == set(Guard) - {Guard.SYSTEM}
 
 
-def test_a_closed_cycle_only_reopens_and_an_accepted_sheet_only_goes_back_at_the_rekap():
+def test_a_closed_cycle_only_reopens_and_an_accepted_sheet_goes_back_at_rekap_or_by_correction():
     assert [r.verb for r in CYCLE if r.state == CycleState.SELESAI] == [Verb.REOPEN]
-    assert [r.verb for r in WORKSHEET if r.state == SheetState.ACCEPTED] == [Verb.RETURN_AT_REKAP]
+    assert [r.verb for r in WORKSHEET if r.state == SheetState.ACCEPTED] == [
+        Verb.RETURN_AT_REKAP,
+        Verb.CORRECT,
+    ]
+    correct = [r for r in WORKSHEET if r.verb == Verb.CORRECT]
+    assert {(r.state, r.guard, r.next) for r in correct} == {
+        (SheetState.SUBMITTED, Guard.VERIFIER, SheetState.RETURNED),
+        (SheetState.ACCEPTED, Guard.VERIFIER, SheetState.RETURNED),
+    }
     assert rule_for(WORKSHEET, SheetState.ACCEPTED, Verb.ACCEPT) is None
     assert rule_for(CYCLE, CycleState.SELESAI, Verb.DECIDE) is None
