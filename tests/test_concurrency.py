@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from flows.core.messages import Inbound
 from flows.core.router import Core
 from storage.db import Database, is_sqlite
-from storage.models import Base, Cycle, Event, Outbox, Worksheet
+from storage.models import Base, Cycle, Event, Identity, Outbox, Worksheet
 from tests.flowkit import SMALL_PEM, SMALL_PK, Chat, open_quarter, play, seed_small_office
 
 URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -153,3 +153,63 @@ async def test_a_return_from_the_rekap_racing_teruskan_one_wins_and_the_log_says
             assert cycle.step != "olah_data" and pem.status == "submitted"
             winners.add("teruskan")
     assert winners  # which one wins is the database's choice; each trial has exactly one
+
+
+# --- corrections after Kirim (Minta ubah) ---------------------------------------------------
+
+
+async def correction_asked_at_rekap(db: Database) -> Chat:
+    """At the rekap, Budi has asked to change PEM-2; the planner holds Izinkan / Tolak."""
+    chat = await at_rekap(db)
+    await play(chat, KASI, ["/isi", "tap:Minta ubah", "tap:PEM-2", "Register mencatat 8 desa"])
+    return chat
+
+
+async def test_izinkan_from_three_workers_reopens_the_entry_once(db, workers):
+    for trial in range(5):
+        await wipe(db)
+        chat = await correction_asked_at_rekap(db)
+        token = await chat.button_token(PLANNER, "Izinkan")
+        await race(
+            chat,
+            workers,
+            *(
+                Inbound("telegram", PLANNER, f"z{trial}{i}", button=token, message_ref="1")
+                for i in range(3)
+            ),
+        )
+        assert (await counts(db, "lembar.ubah_diizinkan"))["lembar.ubah_diizinkan"] == 1, trial
+        assert (await cycle_of(db)).step == "sampaikan_data", trial
+        assert await sent_like(db, "diizinkan oleh Maya") == 1, trial
+
+
+async def test_izinkan_racing_teruskan_of_the_rekap_one_wins(db, workers):
+    outcomes = set()
+    for trial in range(TRIALS // 2):
+        await wipe(db)
+        chat = await correction_asked_at_rekap(db)
+        allow = await chat.button_token(PLANNER, "Izinkan")
+        forward = await chat.button_token(PLANNER, "Teruskan")
+        await race(
+            chat,
+            workers[:2],
+            Inbound("telegram", PLANNER, f"a{trial}", button=allow, message_ref="1"),
+            Inbound("telegram", PLANNER, f"f{trial}", button=forward, message_ref="1"),
+        )
+        n = await counts(db, "lembar.ubah_diizinkan", "langkah.selesai")
+        cycle = await cycle_of(db)
+        async with db.transaction() as s:
+            status = await s.scalar(
+                select(Worksheet.status)
+                .join(Identity, Identity.person_id == Worksheet.person_id)
+                .where(Identity.external_id == KASI)
+            )
+        if n["lembar.ubah_diizinkan"]:
+            assert n["langkah.selesai"] == 0 and cycle.step == "sampaikan_data", trial
+            assert status == "returned", trial
+            outcomes.add("izinkan")
+        else:
+            assert n["langkah.selesai"] == 1 and cycle.step == "telaah_sekcam", trial
+            assert status == "submitted", trial
+            outcomes.add("teruskan")
+    assert outcomes  # which one wins is up to the database (both were seen here)

@@ -256,6 +256,7 @@ async def on_allow(ctx: Ctx, args: dict[str, Any]) -> None:
     if got is None:
         return
     run, ws, actor, item = got
+    await lock_cycle(ctx, run)  # a Teruskan of the rekap at the same moment: one wins
     closed = closed_because(run)
     if closed is not None:
         ctx.refuse(texts.render(closed))
@@ -304,7 +305,6 @@ async def on_allow(ctx: Ctx, args: dict[str, Any]) -> None:
 
 async def _back_to_fill(ctx: Ctx, run: Run, note: str) -> None:
     """Allowed at the rekap (or a step before it): the cycle goes back to its isi step."""
-    await lock_cycle(ctx, run)
     await ctx.close_group(run.group, note)
     isi = phase_step(run, StepKind.ISI)
     assert isi is not None
