@@ -395,3 +395,33 @@ async def test_a_correction_from_whatsapp_is_recorded_with_its_channel(db):
     ]
     text = texts_of(await chat.say(PLANNER, "/riwayat PEM-2"))
     assert "Realisasi: 7 → 8" in text and "WhatsApp" in text and "Telegram" in text
+
+
+async def test_the_planners_own_sheet_is_decided_by_the_sekcam_and_evidence_is_in_the_history(db):
+    await seed_small_office(db)
+    chat = Chat(db, FakeClock(MONDAY))
+    await chat.say(CAMAT, "/mulai TW III 2026")
+    await chat.tap(SEKCAM, "Teruskan")
+    await chat.tap(PLANNER, "Bagikan")
+    await play(chat, PLANNER, SMALL_PK)
+    out = await chat.say(PLANNER, "/isi")
+    assert out[-1].labels() == ["Minta ubah"]
+    _, out = await chat.tap(PLANNER, "Minta ubah")
+    assert out[-1].labels() == ["PK-1"]
+    await chat.tap(PLANNER, "PK-1")
+    out = await chat.say(PLANNER, "Satu laporan belum terhitung")
+    assert to(out, SEKCAM)[-1].labels() == ["Izinkan", "Tolak"]  # never the planner herself
+    assert not [m for m in to(out, PLANNER) if m.labels() == ["Izinkan", "Tolak"]]
+    await chat.tap(SEKCAM, "Izinkan")
+    out = await play(chat, PLANNER, ["tap:Perbaiki sekarang", "4", "tap:Lewati"])
+    out = await chat.send_file(PLANNER, b"\xff\xd8laporan", "laporan_tw3.jpg")
+    assert "Bukti diterima" in out[0].text
+    await chat.tap(PLANNER, "Kirim")
+    rows = await history(db, "PK-1")
+    assert [(r.field, r.old, r.new, r.reason) for r in rows] == [
+        ("realisasi", None, "3", ""),
+        ("realisasi", "3", "4", "Satu laporan belum terhitung"),
+        ("bukti", None, "laporan_tw3.jpg", "Satu laporan belum terhitung"),
+    ]
+    text = texts_of(await chat.say(SEKCAM, "/riwayat PK-1"))
+    assert "Bukti dukung: - → laporan_tw3.jpg" in text
