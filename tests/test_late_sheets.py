@@ -170,3 +170,18 @@ async def test_a_returned_sheet_may_be_sent_again_after_the_deadline(db: Databas
     await play(chat, KASI, ["/isi", "8", "tap:Lewati", "tap:Lewati", "tap:Kirim"])
     assert (await sheet(db, ids["kasi"])).status == SheetState.SUBMITTED
     assert "lembar.minta_terlambat" not in await actions(db)
+
+
+async def test_the_planners_own_late_sheet_is_decided_by_the_sekcam(db: Database):
+    ids = await seed_small_office(db)
+    chat = Chat(db)
+    await open_quarter(chat, "uji", "2026-TW3")
+    await play(chat, PLANNER, SMALL_PK[:-1])
+    chat.clock.value = FRIDAY_10
+    await chat.new_messages()
+    _, out = await chat.tap(PLANNER, "Kirim")
+    assert {m.address for m in out} == {PLANNER, SEKCAM}
+    told = next(m for m in out if m.address == PLANNER)
+    assert "disampaikan kepada Sekcam" in told.text
+    _, out = await chat.tap(SEKCAM, "Izinkan terlambat")
+    assert (await sheet(db, ids["perencana"])).late_allowed_by == ids["sekcam"]

@@ -533,10 +533,12 @@ def _not_fillable(ws: Worksheet, cycle: Cycle) -> str:
 
 async def _window_notice(ctx: Ctx, ws: Worksheet, cycle: Cycle) -> None:
     """After the isi deadline, /isi says at once that Kirim will need permission."""
+    if ws.status != SheetState.OPEN or ws.late_allowed_at is not None:
+        return  # a returned sheet, or late sending allowed: nothing to say
     run = await load(ctx, cycle.id)
     due = await late.window_closed(ctx, run, ws) if run is not None else None
     if run is not None and due is not None:
-        pemeriksa = run.preset.title(Role.PERENCANA)
+        pemeriksa = await late.verifier_title(ctx, run, ws)
         ctx.reply(
             texts.render("isi/jendela_tutup_info", batas=due, tz=run.office.tz, pemeriksa=pemeriksa)
         )

@@ -34,6 +34,7 @@ __all__ = [
     "on_refuse_reason",
     "sent_data",
     "sent_late",
+    "verifier_title",
     "window_closed",
 ]
 
@@ -64,14 +65,20 @@ def late_minutes(run: Run, due: datetime, at: datetime) -> int:
     return calendar_for(run.office.tz, run.office.settings).working_minutes_between(due, at)
 
 
-def _planner_title(run: Run) -> str:
-    return run.preset.title(Role.PERENCANA)
+async def verifier_title(ctx: Ctx, run: Run, ws: Worksheet) -> str:
+    """Who decides this sheet's late sending, as the SOP names them (the Sekcam for a
+    planner's own sheet)."""
+    found = await verifiers(ctx, run, ws)
+    if not found:
+        return run.preset.title(Role.PERENCANA)
+    return found[0].acting_as or run.preset.title(found[0].person.role)
 
 
 async def ask(ctx: Ctx, run: Run, ws: Worksheet, due: datetime) -> None:
     """The owner's Kirim after the deadline: ask the verifiers once, tell the owner."""
+    pemeriksa = await verifier_title(ctx, run, ws)
     if ws.late_asked_at is not None:
-        ctx.reply(texts.render("isi/terlambat_menunggu", pemeriksa=_planner_title(run)))
+        ctx.reply(texts.render("isi/terlambat_menunggu", pemeriksa=pemeriksa))
         return
     done = await transition(
         ctx,
@@ -86,7 +93,7 @@ async def ask(ctx: Ctx, run: Run, ws: Worksheet, due: datetime) -> None:
         ),
     )
     if not done.ok:  # a second tap in the same moment: the first one asked
-        ctx.reply(texts.render("isi/terlambat_menunggu", pemeriksa=_planner_title(run)))
+        ctx.reply(texts.render("isi/terlambat_menunggu", pemeriksa=pemeriksa))
         return
     owner = await ctx.session.get(Person, ws.person_id)
     section = await ctx.session.get(Section, ws.section_id)
@@ -116,7 +123,7 @@ async def ask(ctx: Ctx, run: Run, ws: Worksheet, due: datetime) -> None:
             periode=run.period,
             batas=due,
             tz=run.office.tz,
-            pemeriksa=_planner_title(run),
+            pemeriksa=pemeriksa,
         )
     )
 
@@ -130,7 +137,8 @@ async def _checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Worksheet, Acto
         return None
     actor = await as_verifier(ctx, run, ws)
     if actor is None:
-        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=_planner_title(run)))
+        pelaku = await verifier_title(ctx, run, ws)
+        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=pelaku))
         return None
     if ws.version != args.get("wv") or ws.status != SheetState.OPEN:
         ctx.refuse(texts.render("siklus/sudah_diputuskan"))
