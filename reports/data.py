@@ -122,6 +122,7 @@ class HistoryEntry:
     on_time: bool | None
     late_days: int | None = None  # working days late (when on_time is False)
     due_at: datetime | None = None  # the deadline it answered to, when the history shows one
+    late_minutes: int | None = None  # office-hours minutes late (a sheet sent with permission)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -135,6 +136,8 @@ class Indicator(Base):
     label_penyebut: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Kirim is refused while a measured entry of this indicator has no bukti dukung.
+    requires_evidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def target_sd(self, quarter: int) -> Decimal | None:
         """Target s.d. TW ``quarter`` (1..4); None means not measured that quarter."""
@@ -179,6 +182,12 @@ class Worksheet(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_reason: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=0)
+    #: The filling window closed before the first Kirim: when the owner asked to send late,
+    #: who allowed it (a person id) and when, and by how many working minutes it came late.
+    late_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_allowed_by: Mapped[int | None] = mapped_column(Integer)
+    late_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Entry(Base):

@@ -323,3 +323,15 @@ def test_office_settings_calendar_wita_with_local_holiday() -> None:
     assert cal.next_office_time(datetime(2026, 10, 9, 3, 30, tzinfo=UTC)) == datetime(
         2026, 10, 13, 8, 0, tzinfo=WITA
     )  # 11.30 WITA Friday: closed until Tuesday
+
+
+# --------------------------------------------------------------------------- working minutes
+
+
+def test_working_minutes_count_only_office_hours(cal: OfficeCalendar):
+    # Thursday 1 Oct 2026 16.00 (closing) → Monday 5 Oct 09.00: Friday 07.30–16.30 (9 h) +
+    # Monday 07.30–09.00 (1.5 h); the weekend and the night count nothing.
+    assert cal.working_minutes_between(wib(2026, 10, 1, 16), wib(2026, 10, 5, 9)) == 630
+    assert cal.working_minutes_between(wib(2026, 10, 5, 9), wib(2026, 10, 5, 8)) == 0
+    assert cal.working_minutes_between(wib(2026, 10, 3, 10), wib(2026, 10, 4, 12)) == 0
+    assert cal.working_minutes_between(wib(2026, 10, 5, 6), wib(2026, 10, 5, 7, 45)) == 15

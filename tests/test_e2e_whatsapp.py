@@ -198,6 +198,19 @@ class Office:
         else:
             await kasi.tap("Lewati")  # bukti
         await kasi.tap("Kirim")
+        await self.allow_if_late(ws, kasi)
+
+    async def allow_if_late(self, ws: Worksheet, kasi) -> None:  # noqa: ANN001
+        """Past the isi deadline a first Kirim asks the planner (flows.sop.late): she allows
+        it with "Izinkan terlambat" on her channel, and the Kasi sends again."""
+        await settle(self.db)
+        async with self.db.transaction() as s:
+            now = await s.get(Worksheet, ws.id)
+        assert now is not None
+        if now.status != "open" or now.late_asked_at is None:
+            return
+        await self.p["perencana"].tap("Izinkan terlambat")
+        await kasi.tap("Kirim")
 
     @staticmethod
     def _template_to(player: WaPlayer) -> bool:
@@ -281,6 +294,10 @@ async def test_a_whole_preset_on_whatsapp_through_the_real_bot(
     assert {e.data["cara"] for e in events if e.action == "orang.daftar"} == {"telepon", "kode"}
     assert {i.channel for i in idents} == {"whatsapp"} and len(idents) == len(PEOPLE)
     assert "lembar.kembalikan" in acts and acts.count("langkah.kembalikan") == 2
+    # Every sheet was first sent after the isi deadline: each needed "Izinkan terlambat",
+    # tapped by the planner on WhatsApp (flows.sop.late).
+    allowed = [e for e in events if e.action == "lembar.izin_terlambat"]
+    assert len(allowed) == len(SECTIONS) and {e.channel for e in allowed} == {"whatsapp"}
     assert all(
         e.channel == "whatsapp" for e in events if e.actor_id and e.action.startswith("langkah")
     )

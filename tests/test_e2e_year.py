@@ -20,7 +20,7 @@ from flows.domain.periods import Period
 from flows.setup.office_file import calendar_for
 from flows.sop.opening import opening_moment
 from storage.db import Database
-from storage.models import Event, Office
+from storage.models import Event, Office, Person
 from tests.botproc import User
 from tests.conftest import SAMPLE_OFFICE
 from tests.test_e2e_reminders import ClockedBot, set_clock
@@ -202,4 +202,92 @@ async def test_a_correction_after_kirim_shows_in_riwayat_and_in_the_rekap_throug
         allowed = await s.scalar(select(Event).where(Event.action == "lembar.ubah_diizinkan"))
     assert asked is not None and asked.channel == "telegram"
     assert allowed is not None and allowed.reason == "Salah ketik, register mencatat 8 desa"
+    assert not emu.unknown_calls
+
+
+# --- A filling window that closes, and required evidence (issue 17, part A) ------------------
+
+BUDI = "198305072006041011"
+MONDAY_09 = datetime(2026, 10, 5, 9, 0, tzinfo=WIB)  # TW III opens at isi; due Thu 8 Oct 16.00
+FRIDAY_10 = datetime(2026, 10, 9, 10, 0, tzinfo=WIB)  # 150 office minutes after the deadline
+
+
+@pytest.mark.e2e  # starts the bot process
+async def test_late_sheet_allowed_and_evidence_required_through_the_real_bot(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    from flows.sop.report_data import report_data
+    from storage.models import StoredFile, Worksheet
+    from tests.flowkit import Chat, FakeClock, open_quarter
+    from tests.test_e2e_telegram import PHOTO
+
+    office_file = tmp_path / "kantor.yaml"
+    lines = SAMPLE_OFFICE.read_text(encoding="utf-8").splitlines()
+    lines = [
+        line.replace("}", ", wajib_bukti: true}") if "{kode: PEM-2," in line else line
+        for line in lines
+    ]
+    office_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    logo = "lambang-contoh.svg"
+    (tmp_path / logo).write_bytes((SAMPLE_OFFICE.parent / logo).read_bytes())
+    clock_file = tmp_path / "jam.txt"
+    set_clock(clock_file, MONDAY_09)
+    bot = ClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
+    await bot.cli("impor-kantor", str(office_file))
+    admin = Chat(db, FakeClock(MONDAY_09.astimezone(UTC)))
+    await open_quarter(admin, "kecamatan-sukamaju", "2026-TW3")
+    codes = {nip: await invite_code(db, nip) for nip in (BUDI, PLANNER)}
+    await bot.start()
+    try:
+        budi, maya = User(emu, 7101, "Budi"), User(emu, 7102, "Maya")
+        await budi.say(f"/start {codes[BUDI]}", "Selamat datang")
+        await maya.say(f"/start {codes[PLANNER]}", "Selamat datang")
+        await budi.say("/isi", "dua angka")
+        await budi.say("48", "penyebut")
+        await budi.say("50", "kendala")
+        await budi.tap("Lewati", "bukti")
+        card = await budi.tap("Lewati", "Bukti dukung wajib dilampirkan untuk indikator ini")
+        assert "PEM-2" in card.text
+        await budi.say("7", "kendala")
+        await budi.tap("Lewati", "wajib dilampirkan sebelum Kirim")
+        await budi.tap("Lewati", "PEM-3")
+        await budi.say("3", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "rata-rata")
+        await budi.say("2,5", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "Ringkasan")
+
+        set_clock(clock_file, FRIDAY_10)  # the filling window has closed
+        refused = await budi.tap("Kirim", "wajib dilengkapi bukti dukung")
+        assert "PEM-2 · Jumlah desa yang difasilitasi" in refused.text
+        await budi.wait("Kirim foto atau dokumen buktinya")
+        await budi.photo(PHOTO, "Ringkasan")
+        mark = emu.mark(maya.id)
+        await budi.tap("Kirim", "Batas waktu pengisian")
+        ask = await emu.wait_for_message(maya.id, "meminta izin", after=mark, timeout=30)
+        assert "Budi Santoso" in ask.text and [t for t, _ in ask.buttons] == [
+            "Izinkan terlambat",
+            "Tolak",
+        ]
+        mark = emu.mark(budi.id)
+        await maya.tap("Izinkan terlambat", "Izin kirim terlambat diberikan")
+        await emu.wait_for_message(budi.id, "mengizinkan", after=mark, timeout=30)
+        await budi.tap("Kirim", "sudah dikirim")
+        await maya.wait("dari Budi Santoso")
+    finally:
+        await bot.stop()
+
+    async with db.transaction() as s:
+        budi_id = await s.scalar(select(Person.id).where(Person.nip == BUDI))
+        ws = await s.scalar(select(Worksheet).where(Worksheet.person_id == budi_id))
+        assert ws is not None and ws.status == "submitted" and ws.late_minutes == 150
+        files = list(await s.scalars(select(StoredFile)))
+        allowed = await s.scalar(select(Event).where(Event.action == "lembar.izin_terlambat"))
+        data = await report_data(s, ws.cycle_id, now=FRIDAY_10)
+    assert len(files) == 1 and files[0].content == PHOTO
+    assert allowed is not None and allowed.channel == "telegram"
+    assert allowed.actor_id == ws.late_allowed_by
+    sent = [h for h in data.history if h.action.endswith("dikirim") and h.on_time is False]
+    assert len(sent) == 1 and sent[0].late_minutes == 150 and "diizinkan oleh Maya" in sent[0].note
     assert not emu.unknown_calls

@@ -94,12 +94,16 @@ def test_template_layout() -> None:
     assert [c.value for c in ws[1]] == [
         "Kode", "Seksi", "Sasaran", "Indikator", "Satuan", "Polaritas", "Agregasi",
         "Target Tahunan", "Target TW I", "Target TW II", "Target TW III", "Target TW IV",
-        "Rentang Bawah", "Rentang Atas", "Sub Kegiatan",
+        "Rentang Bawah", "Rentang Atas", "Sub Kegiatan", "Wajib Bukti",
     ]  # fmt: skip
     assert ws.max_row == 1  # no example row in PK
     assert ws.freeze_panes == "A2"
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in ws.data_validations.dataValidation}
-    assert lists == {"F2": '"positif,negatif,stabil"', "G2": '"kumulatif,terakhir,rata-rata,rasio"'}
+    assert lists == {
+        "F2": '"positif,negatif,stabil"',
+        "G2": '"kumulatif,terakhir,rata-rata,rasio"',
+        "P2": '"ya,tidak"',
+    }
     guide = wb[GUIDE_SHEET]
     texts = [str(c.value) for row in guide.iter_rows() for c in row if c.value is not None]
     for header in HEADERS:
@@ -386,3 +390,31 @@ async def test_optional_extra_columns(db: Database) -> None:
     assert read_errors(filled(rows, wb=wb)) == [
         'baris 5, kolom "Invers": "mungkin" harus true (ya) atau false (tidak)'
     ]
+
+
+async def test_wajib_bukti_column_marks_indicators_and_a_sheet_without_it_keeps_them(
+    db: Database,
+) -> None:
+    await import_office_file(db, with_indicators=False)
+    rows = sample_rows()[:4]
+    rows[1] += ["ya"]
+    rows[2] += ["Tidak"]
+    parsed = read_pk(filled(rows))
+    assert [r["wajib_bukti"] for r in parsed] == [False, True, False, False]
+    async with db.transaction() as s:
+        await import_pk(s, CODE, parsed, now=NOW)
+    saved = await indicators(db)
+    kode = [r["kode"] for r in parsed]
+    assert [saved[k].requires_evidence for k in kode] == [False, True, False, False]
+
+    wb = template()
+    wb[SHEET].delete_cols(16)  # an older sheet without the column: stored flags stay
+    older = read_pk(filled([r[:15] for r in rows], wb=wb))
+    assert all("wajib_bukti" not in r for r in older)
+    async with db.transaction() as s:
+        await import_pk(s, CODE, older, now=NOW)
+    assert (await indicators(db))[kode[1]].requires_evidence is True
+
+    rows[1][15] = "mungkin"
+    errors = read_errors(filled(rows))
+    assert len(errors) == 1 and "Wajib Bukti" in errors[0] and "mungkin" in errors[0]

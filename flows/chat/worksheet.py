@@ -18,10 +18,11 @@ from flows.domain.measure import amount_from_sd
 from flows.domain.numparse import has_visible_text, parse_number
 from flows.domain.periods import Period
 from flows.domain.roles import Role
-from flows.domain.states import FILLABLE, CycleState, EntryState
+from flows.domain.states import FILLABLE, CycleState, EntryState, SheetState
 from flows.setup.office_file import kumulatif_entry
+from flows.sop import late, value_history
 from flows.sop import review as sheet_review
-from flows.sop import value_history
+from flows.sop.evidence import without_evidence
 from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_cycle_preset
 from flows.sop.run import load
@@ -60,10 +61,14 @@ async def cmd_isi(ctx: Ctx) -> None:
         return
     ws, cycle = found
     if ws.status not in FILLABLE:
-        await correction.offer(ctx, ws, cycle)  # sent: a value changes only by a correction
+        if ws.status == SheetState.CLOSED:
+            ctx.reply(_not_fillable(ws, cycle))  # late sending refused: nothing to correct
+        else:
+            await correction.offer(ctx, ws, cycle)  # sent: a value changes only by a correction
         return
     items = await sheet_items(ctx.session, ws, cycle)
     ctx.reply(texts.render("isi/daftar", items=items, periode=Period.from_key(cycle.period_key)))
+    await _window_notice(ctx, ws, cycle)
     await _advance(ctx, ws, items, mode="urut")
 
 
@@ -189,15 +194,31 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     if missing:
         ctx.reply(texts.render("isi/belum_lengkap", items=missing))
         return
+    lacking = await without_evidence(ctx.session, items)
+    if lacking:  # refused, naming them; the first one's evidence is asked for at once
+        ctx.reply(texts.render("isi/bukti_wajib", items=lacking))
+        state = {"ws": ws.id, "ind": lacking[0].indicator.id, "mode": "ubah"}
+        await _ask_optional(ctx, state, ws, lacking[0], "bukti")
+        return
     run = await load(ctx, cycle.id)
     assert run is not None
+    due = await late.window_closed(ctx, run, ws)
+    if due is not None:  # the filling window closed: the verifier is asked, nothing is sent
+        await late.ask(ctx, run, ws, due)
+        return
+    lateness = await late.sent_late(ctx, run, ws)
     done = await transition(
         ctx,
         run,
         Verb.SUBMIT,
         ws=ws,
         # whoever returned it did not verify what is sent now
-        values={"submitted_at": ctx.now, "reviewed_by": None, "reviewed_at": None},
+        values={
+            "submitted_at": ctx.now,
+            "reviewed_by": None,
+            "reviewed_at": None,
+            "late_minutes": lateness[1] if lateness else ws.late_minutes,
+        },
     )
     if not done.ok:
         ctx.toast = texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key))
@@ -207,7 +228,12 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
     await clear_state(ctx)
     await ctx.close_group(f"isi:{ws.id}", texts.render("isi/catatan_terkirim", waktu=ctx.now))
     periode = Period.from_key(cycle.period_key)
-    ctx.log("lembar.kirim", cycle_id=cycle.id, subject=f"worksheet:{ws.id}")
+    ctx.log(
+        "lembar.kirim",
+        cycle_id=cycle.id,
+        subject=f"worksheet:{ws.id}",
+        data=late.sent_data(ws, lateness),
+    )
     reviewer = load_cycle_preset(cycle.preset, cycle.preset_snapshot).title(Role.PERENCANA)
     ctx.reply(texts.render("isi/terkirim", periode=periode, pemeriksa=reviewer))
     await sheet_review.sheet_submitted(ctx, ws, cycle, items)
@@ -498,9 +524,28 @@ async def _own_sheet(ctx: Ctx, args: dict[str, Any]) -> Worksheet | None:
     if ws.status not in FILLABLE:
         cycle = await ctx.session.get(Cycle, ws.cycle_id)
         assert cycle is not None
-        ctx.refuse(texts.render("isi/sudah_dikirim", periode=Period.from_key(cycle.period_key)))
+        ctx.refuse(_not_fillable(ws, cycle))
         return None
     return ws
+
+
+def _not_fillable(ws: Worksheet, cycle: Cycle) -> str:
+    """Why a sheet cannot be filled: sent already, or closed (late sending refused)."""
+    name = "isi/lembar_ditutup" if ws.status == SheetState.CLOSED else "isi/sudah_dikirim"
+    return texts.render(name, periode=Period.from_key(cycle.period_key))
+
+
+async def _window_notice(ctx: Ctx, ws: Worksheet, cycle: Cycle) -> None:
+    """After the isi deadline, /isi says at once that Kirim will need permission."""
+    if ws.status != SheetState.OPEN or ws.late_allowed_at is not None:
+        return  # a returned sheet, or late sending allowed: nothing to say
+    run = await load(ctx, cycle.id)
+    due = await late.window_closed(ctx, run, ws) if run is not None else None
+    if run is not None and due is not None:
+        pemeriksa = await late.verifier_title(ctx, run, ws)
+        ctx.reply(
+            texts.render("isi/jendela_tutup_info", batas=due, tz=run.office.tz, pemeriksa=pemeriksa)
+        )
 
 
 def _drop_buttons(ctx: Ctx) -> None:

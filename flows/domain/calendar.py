@@ -352,6 +352,20 @@ class OfficeCalendar:
             d += timedelta(days=1)
         return result
 
+    def working_minutes_between(self, start: datetime, end: datetime) -> int:
+        """Office-hours minutes in ``[start, end)`` (0 when ``end <= start``)."""
+        a, b = self.localize(start), self.localize(end)
+        total = timedelta()
+        d = a.date()
+        while d <= b.date():
+            opening, closing = self.opening(d), self.closing(d)
+            if opening is not None and closing is not None:
+                lo, hi = max(a, opening), min(b, closing)
+                if hi > lo:
+                    total += hi - lo
+            d += timedelta(days=1)
+        return int(total.total_seconds() // 60)
+
     # -- deadlines --------------------------------------------------------------------------
 
     def add(self, start: datetime, duration: SopDuration) -> datetime:

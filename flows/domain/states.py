@@ -19,6 +19,7 @@ class SheetState(StrEnum):
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     RETURNED = "returned"
+    CLOSED = "closed"  # never sent: the window closed and late sending was refused
 
 
 #: Sheets that still owe the filler something (they can be filled and sent).

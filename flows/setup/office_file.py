@@ -113,7 +113,7 @@ SETTINGS_KEYS: tuple[str, ...] = (
 KUMULATIF_ENTRY: tuple[str, ...] = ("triwulan", "sd")
 #: Fields an indicator row may leave out to keep the stored value (PK workbook columns).
 KEEPABLE: tuple[str, ...] = (
-    "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw",
+    "rentang", "sub_kegiatan", "invers", "pembilang", "penyebut", "rentang_tw", "wajib_bukti",
 )  # fmt: skip
 
 _SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -220,6 +220,8 @@ class IndicatorSpec:
     pembilang: str = ""
     penyebut: str = ""
     keep: frozenset[str] = frozenset()
+    #: Kirim is refused while a measured entry has no bukti dukung.
+    wajib_bukti: bool = False
     #: Per-quarter ranges (s.d. TW I..IV); ``None`` = no quarter has its own.
     rentang_tw: tuple[tuple[Decimal, Decimal] | None, ...] | None = None
 
@@ -776,6 +778,11 @@ class IndikatorFile(_FileModel):
         str, _check(_sub_kegiatan, str | None), Field(description="mis. 7.01.02.2.02.0003")
     ] = ""
     invers: Annotated[bool, _check(_flag, bool | Literal["ya", "tidak"] | None)] = False
+    wajib_bukti: Annotated[
+        bool,
+        _check(_flag, bool | Literal["ya", "tidak"] | None),
+        Field(description="bukti dukung wajib dilampirkan sebelum Kirim"),
+    ] = False
     pembilang: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
     penyebut: Annotated[Annotated[_Text, Field(max_length=200)] | None, _BLANK_IS_NONE] = None
     rentang_tw: Annotated[

@@ -458,6 +458,7 @@ async def merge_indicators(
             },
             "sub_kegiatan": {"sub_kegiatan": item.sub_kegiatan},
             "invers": {"inverse": item.invers},
+            "wajib_bukti": {"requires_evidence": item.wajib_bukti},
             "pembilang": {"label_pembilang": item.pembilang},
             "penyebut": {"label_penyebut": item.penyebut},
         }

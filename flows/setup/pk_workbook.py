@@ -79,6 +79,7 @@ class Column:
 
 
 _TW = ("I", "II", "III", "IV")
+_YES_NO = ("ya", "tidak")
 
 COLUMNS: tuple[Column, ...] = (
     Column("Kode", "kode", True, 10, "Kode unik indikator di kantor ini, misalnya PEM-1. "
@@ -114,6 +115,9 @@ COLUMNS: tuple[Column, ...] = (
            "lebih kecil dari Rentang Bawah.", "angka atau kosong", numeric=True),
     Column("Sub Kegiatan", "sub_kegiatan", False, 20, "Kode sub kegiatan, misalnya "
            "7.01.02.2.02.0003 (bentuk 7.01.02.2.02.03 juga diterima).", "kode atau kosong"),
+    Column("Wajib Bukti", "wajib_bukti", False, 8, "Boleh dikosongkan: ya = Kasi wajib "
+           "melampirkan bukti dukung (foto atau dokumen) sebelum kertas kerja dapat dikirim.",
+           "ya, tidak"),
     Column("Invers", "invers", False, 8, "Kolom tambahan (boleh tidak ada): ya = capaian "
            "indikator negatif dihitung target / realisasi × 100.", "ya, tidak",
            in_template=False),
@@ -129,7 +133,7 @@ _BY_FIELD = {c.field: c for c in COLUMNS}
 _EXAMPLE = (
     "PEM-2", "PEM", "Meningkatnya kualitas pembinaan dan pengawasan desa",
     "Jumlah desa yang difasilitasi administrasi tata pemerintahan desa", "Desa", "positif",
-    "kumulatif", 12, 3, 6, 9, 12, None, None, "7.01.06.2.01.0002",
+    "kumulatif", 12, 3, 6, 9, 12, None, None, "7.01.06.2.01.0002", "ya",
 )  # fmt: skip
 _GUIDE_NOTES = (
     "Satu baris di lembar PK = satu indikator Perjanjian Kinerja. Baris pertama berisi judul "
@@ -177,7 +181,8 @@ def write_template(path_or_buffer: str | Path | IO[bytes]) -> None:
         if column.field in ("kode", "sub_kegiatan", "seksi"):
             ws.column_dimensions[letter].number_format = "@"  # typed codes stay text
     ws.freeze_panes = "A2"
-    for fld, options in (("polaritas", POLARITIES), ("agregasi", AGGREGATIONS)):
+    choices = (("polaritas", POLARITIES), ("agregasi", AGGREGATIONS), ("wajib_bukti", _YES_NO))
+    for fld, options in choices:
         letter = get_column_letter(next(i for i, c in enumerate(columns, 1) if c.field == fld))
         validation = DataValidation(
             type="list",
@@ -249,6 +254,8 @@ _ALIASES = {
     "pembilang": "pembilang",
     "label penyebut": "penyebut",
     "penyebut": "penyebut",
+    "bukti wajib": "wajib_bukti",
+    "wajib bukti dukung": "wajib_bukti",
 }
 
 
@@ -409,6 +416,7 @@ def spec_to_row(spec: IndicatorSpec, baris: int | None = None) -> dict[str, Any]
         "rentang": {"bawah": spec.rentang[0], "atas": spec.rentang[1]} if spec.rentang else None,
         "sub_kegiatan": spec.sub_kegiatan,
         "invers": spec.invers,
+        "wajib_bukti": spec.wajib_bukti,
         "pembilang": spec.pembilang,
         "penyebut": spec.penyebut,
     }

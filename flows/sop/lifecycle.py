@@ -44,6 +44,9 @@ class Verb(StrEnum):
     RETURN = "kembalikan"  # the verifier sends a sent sheet back
     RETURN_AT_REKAP = "kembalikan_rekap"  # the rekap's actor sends a sent/accepted sheet back
     CORRECT = "izinkan_ubah"  # the verifier lets the owner correct a sent/accepted sheet
+    ASK_LATE = "minta_terlambat"  # the owner asks to send after the filling window closed
+    ALLOW_LATE = "izinkan_terlambat"  # the verifier allows it
+    REFUSE_LATE = "tolak_terlambat"  # the verifier refuses: the sheet is closed unsent
 
 
 class Guard(StrEnum):
@@ -81,6 +84,9 @@ WORKSHEET: tuple[Rule, ...] = (
     Rule(S.ACCEPTED, Verb.RETURN_AT_REKAP, Guard.STEP_ACTOR, S.RETURNED),
     Rule(S.SUBMITTED, Verb.CORRECT, Guard.VERIFIER, S.RETURNED),
     Rule(S.ACCEPTED, Verb.CORRECT, Guard.VERIFIER, S.RETURNED),
+    Rule(S.OPEN, Verb.ASK_LATE, Guard.OWNER, S.OPEN),
+    Rule(S.OPEN, Verb.ALLOW_LATE, Guard.VERIFIER, S.OPEN),
+    Rule(S.OPEN, Verb.REFUSE_LATE, Guard.VERIFIER, S.CLOSED),
 )
 
 
@@ -225,7 +231,13 @@ async def transition(
             raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
         return Result(Outcome.LOST)
     await ctx.session.refresh(row)
-    if ws is not None and verb in (Verb.SUBMIT, Verb.RETURN, Verb.RETURN_AT_REKAP, Verb.CORRECT):
+    if ws is not None and verb in (
+        Verb.SUBMIT,
+        Verb.RETURN,
+        Verb.RETURN_AT_REKAP,
+        Verb.CORRECT,
+        Verb.REFUSE_LATE,
+    ):
         await sheet_moved(ctx, run, ws)  # its owner's reminder rows, in this same transaction
     actor = allowed.actor
     if note is not None:

@@ -158,6 +158,14 @@ def _late_days(cal: OfficeCalendar, due: datetime, done: datetime) -> int:
     return max(1, cal.working_days_between(due_day + timedelta(days=1), done_day))
 
 
+def _working_time(minutes: int, words: dict[str, Any]) -> str:
+    """ "3 jam 15 menit kerja" from office-hours minutes (the riwayat words)."""
+    hours, rest = divmod(minutes, 60)
+    if hours:
+        return str(words["jam_kerja"]).format(jam=hours, menit=rest)
+    return str(words["menit_kerja"]).format(menit=rest)
+
+
 async def _history(
     session: AsyncSession,
     cycle: Cycle,
@@ -185,7 +193,10 @@ async def _history(
         if e.action in known
         and not (e.action in same_as and (e.actor_id, e.at, same_as[e.action]) in moments)
     ]
-    people = await _people(session, (e.actor_id for e in events))
+    allowers = ((e.data or {}).get("diizinkan_oleh") for e in events)
+    people = await _people(
+        session, [e.actor_id for e in events] + [a for a in allowers if isinstance(a, int)]
+    )
     isi = preset.first_of("isi")
     fill_due = None
     if isi is not None:
@@ -214,10 +225,20 @@ async def _history(
             title = e.acting_as or person.jabatan or _title(preset, person.role)
         on_time = (e.data or {}).get("tepat_waktu")
         late = None
-        if e.action == "lembar.kirim" and fill_due is not None:
+        note = e.reason or ""
+        late_minutes = (e.data or {}).get("terlambat_menit")
+        if not isinstance(late_minutes, int):
+            late_minutes = None
+        elif e.action == "lembar.kirim":  # sent late with permission (flows.sop.late)
+            allowed = people.get((e.data or {}).get("diizinkan_oleh") or 0)
+            note = words["terlambat"].format(
+                lama=_working_time(late_minutes, words),
+                oleh=allowed.nama if allowed else words["sistem"],
+            )
+        if e.action == "lembar.kirim" and fill_due is not None and late_minutes is None:
             late = _late_days(cal, fill_due, e.at) if e.at > fill_due else 0
             on_time = late == 0
-        due_at = fill_due if e.action == "lembar.kirim" else None
+        due_at = fill_due if e.action == "lembar.kirim" and late_minutes is None else None
         due = (e.data or {}).get("batas")
         if due_at is None and isinstance(due, str):
             with contextlib.suppress(ValueError):
@@ -230,10 +251,11 @@ async def _history(
                 actor=actor,
                 role_title=title,
                 action=action,
-                note=e.reason or "",
+                note=note,
                 on_time=on_time if isinstance(on_time, bool) else None,
                 late_days=late,
                 due_at=due_at,
+                late_minutes=late_minutes,
             )
         )
     return tuple(out)

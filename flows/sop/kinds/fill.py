@@ -1,10 +1,14 @@
-"""isi: the worksheets go out (once) and everyone else who fills is told to fill."""
+"""isi: the worksheets go out (once) and everyone else who fills is told to fill.
+
+Its taps decide a late sheet (:mod:`flows.sop.late`): Izinkan terlambat / Tolak.
+"""
 
 from __future__ import annotations
 
 from flows.core import texts
 from flows.core.context import Ctx
 from flows.domain.states import StepKind
+from flows.sop import late
 from flows.sop.engine import hand_out_once, progress
 from flows.sop.kind import Kind
 from flows.sop.preset import Step
@@ -24,4 +28,9 @@ async def enter(ctx: Ctx, run: Run, step: Step, returned: dict[str, str]) -> Non
     await progress(ctx, run)
 
 
-KIND = Kind(names=(StepKind.ISI,), enter=enter)
+KIND = Kind(
+    names=(StepKind.ISI,),
+    enter=enter,
+    taps={"lembar.izin_terlambat": late.on_allow, "lembar.tolak_terlambat": late.on_refuse_ask},
+    answers={late.ANSWER: late.on_refuse_reason},
+)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0122"
-down_revision = "0111"
+down_revision: str | None = "0121"
 branch_labels = None
 depends_on = None
 
