@@ -142,3 +142,13 @@ class Limiter:
     def _forget(self, now: float) -> None:
         for key in [k for k, w in self.chats.items() if w.idle(now)]:
             del self.chats[key]
+
+
+def channel_limiters(workers: int = 1) -> dict[str, Limiter]:
+    """A limiter per channel for one of ``workers`` delivery processes (each its share)."""
+    return {
+        "telegram": Limiter(
+            TELEGRAM.share(workers), is_group=lambda address: address.startswith("-")
+        ),
+        "whatsapp": Limiter(WHATSAPP.share(workers)),
+    }
