@@ -8,6 +8,7 @@ batch in one transaction. A dead worker's leases expire and another takes its ch
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Select, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,7 +50,7 @@ def _log_attempt(row: Outbox, result: str, attempt: int, error: str = "") -> Non
 #: Longest wait between two tries of a message that keeps meeting network errors.
 MAX_BACKOFF = 300.0
 #: Heads of chats claimed at once: the most sends a crash between send and mark repeats.
-BATCH = 50
+BATCH = 100
 #: How long a claim holds: far longer than a batch takes to send (timeouts included).
 LEASE = timedelta(seconds=120)
 
@@ -126,6 +127,25 @@ class Delivery(Drainer):
         if not self.senders:
             return []
         now = self.clock.now()
+        query = self._claim_query(tuple(self.senders))
+        async with self.db.transaction() as session:
+            rows = list(await session.scalars(query, {"now": now, "batch": self.batch}))
+            if not rows:
+                return []
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([r.id for r in rows]))
+                .values(claimed_by=self.worker, claim_until=now + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            jobs = await self._jobs(session, rows)
+        return list(zip(rows, jobs, strict=True))
+
+    @staticmethod
+    @functools.cache
+    def _claim_query(channels: tuple[str, ...]) -> Select[Outbox]:
+        """Due heads of chats no live lease covers (built once per set of channels)."""
+        now = bindparam("now", type_=Outbox.claim_until.type)
         older = aliased(Outbox)
         head = ~(
             select(older.id)
@@ -137,31 +157,19 @@ class Delivery(Drainer):
             )
             .exists()
         )
-        query = (
+        return (
             select(Outbox)
             .where(
                 Outbox.status == "pending",
-                Outbox.channel.in_(list(self.senders)),
+                Outbox.channel.in_(channels),
                 or_(Outbox.claim_until.is_(None), Outbox.claim_until <= now),
                 or_(Outbox.not_before.is_(None), Outbox.not_before <= now),
                 head,
             )
             .order_by(Outbox.id)
-            .limit(self.batch)
+            .limit(bindparam("batch"))
             .with_for_update(skip_locked=True, of=Outbox)
         )
-        async with self.db.transaction() as session:
-            rows = list(await session.scalars(query))
-            if not rows:
-                return []
-            await session.execute(
-                update(Outbox)
-                .where(Outbox.id.in_([r.id for r in rows]))
-                .values(claimed_by=self.worker, claim_until=now + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            jobs = await self._jobs(session, rows)
-        return list(zip(rows, jobs, strict=True))
 
     async def drain(self, passes: int = 100) -> int:
         """Send what is due now, chat by chat in order; returns how many rows were finished."""
