@@ -182,6 +182,7 @@ async def run_telegram(
         patience=timedelta(hours=settings.delivery_patience_hours),
         limiters=channel_limiters(settings.delivery_workers),
         concurrency=settings.delivery_concurrency,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
     # Documents render in a separate process; a new document's messages wake the delivery.
     documents = DocumentWorker(db, clock, make_render_executor(), on_outbox=delivery.notify)

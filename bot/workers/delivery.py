@@ -112,7 +112,10 @@ class Delivery(Drainer):
         self.on_failed = on_failed
         self.limiters = limiters if limiters is not None else {}
         self.concurrency = max(1, concurrency)
-        self.batch = batch
+        # Claim no more chats than this worker's limiter lets out in about two seconds: the
+        # other workers take the rest instead of waiting for chats this one is holding.
+        paces = [2 * lim.limits.per_second for lim in self.limiters.values()]
+        self.batch = min([batch, *paces])
         self.lease = lease
         self.worker = worker or worker_name()
         self.paused_until: datetime | None = None
