@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     delivery_concurrency: int = 8
     #: A delivery process's claim on a chat lasts this long; a dead process's chats are taken
     #: over by another after it (a crash may repeat the sends it had not yet marked).
-    delivery_lease_seconds: float = 120.0
+    delivery_lease_seconds: float = 60.0
     #: Handled inbox rows, seen update keys, sent outbox rows and spent button tokens older
     #: than this many days are pruned (the event log and stored files never are).
     retention_days: int = 30

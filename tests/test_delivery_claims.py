@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -150,3 +153,24 @@ async def test_a_leased_head_holds_back_the_rest_of_its_chat(db):
     while await other.drain():
         pass
     assert [a for a, _ in api.sent] == ["9001"] * 3  # chat 9000 waits for its head
+
+
+async def test_a_restarted_process_frees_the_claims_of_dead_workers_at_once(db):
+    """No wait for the lease after a restart: a dead process of this host (on SQLite: any
+    other worker) loses its claims at start-up; a worker elsewhere keeps them till expiry."""
+    await fill(db, chats=2, per_chat=1)
+    clock = FakeClock(START)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_here = f"{socket.gethostname()[:30]}:{gone.stdout.strip()}:abc"
+    elsewhere = "another-host:1:abc"
+    api = Recorder()
+    for name in (dead_here, elsewhere):
+        assert len(await Delivery(db, {"telegram": api}, clock, worker=name, batch=1).claim()) == 1
+    restarted = Delivery(db, {"telegram": api}, clock)
+    await restarted.release_orphans()
+    assert await restarted.drain() == (2 if is_sqlite(db.url) else 1)

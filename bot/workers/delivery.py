@@ -27,7 +27,7 @@ from bot.workers.ratelimit import Limiter
 from flows.core.context import Clock, Ctx
 from flows.core.undelivered import NOTICE_PREFIX, report_undelivered
 from handlers.ports import DeliveryFailed, DeliveryJob, DeliveryRetry, Sender, TemplateIntent
-from storage.db import Database
+from storage.db import Database, is_sqlite
 from storage.models import Outbox, StoredFile
 
 __all__ = ["Delivery", "DeliveryFailed", "DeliveryJob", "DeliveryRetry", "Sender"]
@@ -52,7 +52,7 @@ MAX_BACKOFF = 300.0
 #: Heads of chats claimed at once: the most sends a crash between send and mark repeats.
 BATCH = 100
 #: How long a claim holds: far longer than a batch takes to send (timeouts included).
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=60)
 
 OnFailed = Callable[[Callable[[Ctx], Awaitable[None]]], Awaitable[None]]
 
@@ -60,6 +60,21 @@ OnFailed = Callable[[Callable[[Ctx], Awaitable[None]]], Awaitable[None]]
 def worker_name() -> str:
     """A name for this delivery worker that no other process (or instance) shares."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _exited(worker: str) -> bool:
+    """A worker of this host whose process is gone (its name from :func:`worker_name`)."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 @dataclass
@@ -143,6 +158,36 @@ class Delivery(Drainer):
             )
             jobs = await self._jobs(session, rows)
         return list(zip(rows, jobs, strict=True))
+
+    async def run_forever(self, idle_seconds: float = 5.0) -> None:
+        """Take back the claims of dead processes first, then drain as every drainer does."""
+        try:
+            await self.release_orphans()
+        except Exception:  # the lease expiry frees them anyway
+            log.exception("could not release the claims of dead delivery workers")
+        await super().run_forever(idle_seconds)
+
+    async def release_orphans(self) -> int:
+        """Free now, not at lease expiry, the claims of workers known dead: on SQLite every
+        other worker's (one process runs), else those of this host's exited processes."""
+        async with self.db.transaction() as session:
+            holders = await session.scalars(
+                select(Outbox.claimed_by)
+                .where(Outbox.status == "pending", Outbox.claimed_by != "")
+                .distinct()
+            )
+            sqlite = is_sqlite(self.db.url)
+            dead = [h for h in holders if h != self.worker and (sqlite or _exited(h))]
+            if not dead:
+                return 0
+            result = await session.execute(
+                update(Outbox)
+                .where(Outbox.status == "pending", Outbox.claimed_by.in_(dead))
+                .values(claimed_by="", claim_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        log.info("released the claims of %s dead delivery worker(s)", len(dead))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     @staticmethod
     @functools.cache
