@@ -174,3 +174,24 @@ async def test_a_restarted_process_frees_the_claims_of_dead_workers_at_once(db):
     restarted = Delivery(db, {"telegram": api}, clock)
     await restarted.release_orphans()
     assert await restarted.drain() == (2 if is_sqlite(db.url) else 1)
+
+
+async def test_an_unforeseen_error_backs_one_row_off_and_the_batch_is_still_marked(db):
+    await fill(db, chats=3, per_chat=1)
+    clock = FakeClock(START)
+    api = Recorder()
+    real_send = api.send
+
+    async def send(job: DeliveryJob) -> str:
+        if job.address == "9001":
+            raise ValueError("a bug")
+        return await real_send(job)
+
+    api.send = send  # type: ignore[method-assign]
+    delivery = Delivery(db, {"telegram": api}, clock, concurrency=3)
+    assert await delivery.drain() == 2
+    async with db.transaction() as s:
+        rows = {r.address: r for r in await s.scalars(select(Outbox))}
+    assert rows["9000"].status == rows["9002"].status == "sent"
+    assert rows["9001"].status == "pending" and rows["9001"].not_before is not None
+    assert {r.claimed_by for r in rows.values()} == {""}

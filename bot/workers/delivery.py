@@ -306,6 +306,10 @@ class Delivery(Drainer):
             _log_attempt(row, "failed", attempt, str(exc))
             out.failed[row.id] = str(exc)[:500]
             return
+        except Exception:  # a bug or an unforeseen error: this row backs off, the batch goes on
+            log.exception("outbox %s could not be sent", row.id)
+            out.retry.append((row, None))
+            return
         _log_attempt(row, "sent", attempt)
         out.sent[row.id] = message_id
 
