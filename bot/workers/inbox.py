@@ -39,12 +39,14 @@ class InboxWorker(Drainer):
         handlers: dict[str, InboxHandler],
         clock: Clock,
         holder: str | None = None,
+        batch: int = 50,
     ) -> None:
         super().__init__()
         self.db = db
         self.handlers = handlers
         self.clock = clock
         self.holder = holder or worker_id()
+        self.batch = batch
 
     async def drain(self) -> int:
         """Claim and handle until nothing is due; returns how many rows were handled.
@@ -55,7 +57,7 @@ class InboxWorker(Drainer):
         while self.handlers:
             async with self.db.transaction() as session:
                 rows = await inbox.claim(
-                    session, list(self.handlers), self.clock.now(), self.holder
+                    session, list(self.handlers), self.clock.now(), self.holder, limit=self.batch
                 )
             if not rows:
                 break
