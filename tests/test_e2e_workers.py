@@ -1,0 +1,254 @@
+"""Many real processes on one database: three ``--peran web`` workers behind a round-robin
+proxy (as nginx would spread Telegram's webhook POSTs) and one ``--peran pekerja``, driven
+through the Bot API emulator; and a second poller refused with its own exit code.
+
+The multi-worker test needs PostgreSQL (``TEST_DATABASE_URL``); every process runs on one
+file clock (``python -m bot.offline.clocked``) set to the seeded office's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import delete, func, select
+
+from bot.failures import ExitCode
+from bot.offline.emulator import BotApiEmulator
+from storage.db import Database
+from storage.models import InboundSeen, InboxItem, Outbox
+from tests.botproc import ROOT, BotProcess
+from tests.conftest import SAMPLE_OFFICE
+from tests.test_claims import pytestmark_pg
+from tests.test_concurrency import KASI, PLANNER, counts, cycle_of, filled_but_not_sent, sent_like
+from tests.test_e2e_reminders import set_clock
+from tests.test_e2e_webhook import free_port
+
+pytestmark = pytest.mark.e2e  # starts bot processes
+
+SECRET = "rahasia-pekerja_1"
+STRANGERS, BURST = 4, 10
+
+
+class Worker(BotProcess):
+    """``python -m bot.offline.clocked --jam FILE jalan --peran ROLE`` in webhook mode."""
+
+    def __init__(
+        self, emu: BotApiEmulator, url: str, log: Path, clock: Path, role: str, hook: str
+    ) -> None:
+        super().__init__(emu, url, log)
+        self.clock_file, self.role, self.hook = clock, role, hook
+        self.port = free_port()
+
+    def command(self) -> list[str]:
+        return ["-m", "bot.offline.clocked", "--jam", str(self.clock_file), "jalan"] + [
+            "--peran",
+            self.role,
+        ]
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(
+            TELEGRAM_WEBHOOK_URL=self.hook,
+            TELEGRAM_WEBHOOK_SECRET=SECRET,
+            WEBHOOK_PORT=str(self.port),
+        )
+        return env
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, *self.command(), cwd=ROOT, env=self.env(), stdout=log, stderr=log
+        )
+        log.close()
+
+
+class RoundRobin:
+    """The reverse proxy: each POST to the next worker; a worker not up yet answers 502 (and
+    the emulator, like Telegram, tries that update again)."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = itertools.cycle(ports)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/telegram-kinerja"
+        self.received: dict[int, list[int]] = {}  # port → update ids it stored
+        self.runner: web.AppRunner | None = None
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        port = next(self.ports)
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(
+                    f"http://127.0.0.1:{port}{request.path}", data=body, headers=request.headers
+                ) as resp,
+            ):
+                status = resp.status
+        except aiohttp.ClientError:
+            return web.Response(status=502)
+        if status == 200:
+            update_id = int(re.search(rb'"update_id":\s*(\d+)', body).group(1))  # type: ignore[union-attr]
+            self.received.setdefault(port, []).append(update_id)
+        return web.Response(status=status)
+
+    async def __aenter__(self) -> RoundRobin:
+        app = web.Application()
+        app.router.add_post("/telegram-kinerja", self.forward)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def running(workers: list[Worker]) -> AsyncIterator[None]:
+    for w in workers:
+        await w.start()
+    try:
+        yield
+    finally:
+        await asyncio.gather(*(w.stop() for w in workers))
+
+
+@pytestmark_pg
+@pytest.mark.slow
+async def test_three_web_workers_handle_every_update_once_in_order_and_race_correctly(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    chat = await filled_but_not_sent(db)  # both sheets one tap from Kirim (messages queued)
+    async with db.transaction() as s:
+        await s.execute(delete(InboundSeen))  # the seeding's own update keys: not the emulator's
+    clock = tmp_path / "jam.txt"
+    set_clock(clock, chat.clock.now())
+    for uid, name in ((101, "Camat"), (int(PLANNER), "Perencana"), (int(KASI), "Kasi")):
+        emu.add_user(uid, name)
+    strangers = [7000 + i for i in range(STRANGERS)]
+    for uid in strangers:
+        emu.add_user(uid, f"Tamu {uid}")
+    ports = [free_port() for _ in range(3)]
+    async with RoundRobin(ports) as proxy:
+        web_workers = [
+            Worker(emu, db_url, tmp_path / f"web{i}.log", clock, "web", proxy.url) for i in range(3)
+        ]
+        for w, port in zip(web_workers, ports, strict=True):
+            w.port = port
+        pekerja = Worker(emu, db_url, tmp_path / "pekerja.log", clock, "pekerja", proxy.url)
+        async with running([*web_workers, pekerja]):
+            await emu.wait_for(
+                lambda: (
+                    emu.find_button(int(KASI), "Kirim") and emu.find_button(int(PLANNER), "Kirim")
+                ),
+                timeout=90,
+                description="the pekerja to deliver the seeded Kirim buttons",
+            )
+            # 1. Bursts from four chats at once, each answer naming its code.
+            for n in range(BURST):
+                for uid in strangers:
+                    emu.user_sends_text(uid, f"/start KODE{n:02d}", first_name="Tamu")
+            # 2. The last two sheets' Kirim at the same moment.
+            emu.user_taps_button(int(KASI), "Kirim")
+            emu.user_taps_button(int(PLANNER), "Kirim")
+
+            def answered() -> bool:
+                return all(
+                    sum("tidak dikenal" in m.text for m in emu.chat_messages(uid)) == BURST
+                    for uid in strangers
+                )
+
+            await emu.wait_for(answered, timeout=90, description="every stranger answered")
+            teruskan = await emu.wait_for(
+                lambda: emu.find_button(int(PLANNER), "Teruskan"),
+                timeout=60,
+                description="the rekap card with Teruskan",
+            )
+            assert teruskan
+            # 3. One card tapped three times at once.
+            for _ in range(3):
+                emu.user_taps_button(int(PLANNER), "Teruskan")
+            await emu.wait_for(
+                lambda: not emu.pending_updates, timeout=60, description="every update posted"
+            )
+
+            async def all_handled() -> bool:
+                async with db.transaction() as s:
+                    left = await s.scalar(select(func.count()).where(InboxItem.status != "done"))
+                return left == 0
+
+            for _ in range(600):  # wait on the condition, re-checked as the workers go on
+                if await all_handled():
+                    break
+                await asyncio.sleep(0.1)
+            assert await all_handled()
+
+    # Spread: each web worker stored updates (the proxy took turns).
+    assert all(proxy.received.get(p) for p in ports), proxy.received
+    # Exactly once: every posted update is one inbox row, handled once, seen once by the core.
+    async with db.transaction() as s:
+        rows = list(await s.scalars(select(InboxItem).order_by(InboxItem.id)))
+        seen = int(await s.scalar(select(func.count()).select_from(InboundSeen)) or 0)
+        replies = list(
+            await s.scalars(
+                select(Outbox)
+                .where(Outbox.address.in_([str(u) for u in strangers]))
+                .order_by(Outbox.id)
+            )
+        )
+    posted = sum(len(v) for v in proxy.received.values())
+    assert len(rows) == posted == STRANGERS * BURST + 2 + 3
+    assert all(r.status == "done" and r.attempts == 1 for r in rows)
+    assert seen == len(rows)
+    # In order per chat: the answers were written (outbox ids) in the order the codes came.
+    for uid in strangers:
+        codes = [
+            re.search(r"KODE(\d\d)", r.payload["text"]).group(1)  # type: ignore[union-attr]
+            for r in replies
+            if r.address == str(uid)
+        ]
+        assert codes == [f"{n:02d}" for n in range(BURST)], (uid, codes)
+    # The races: the cycle moved on once; the card made one decision.
+    assert (await counts(db, "lembar.kirim"))["lembar.kirim"] == 2
+    assert await sent_like(db, "Rekap sementara") == 1
+    assert (await counts(db, "langkah.selesai"))["langkah.selesai"] == 1
+    cycle = await cycle_of(db)
+    assert cycle.step not in ("isi", "olah_data")
+
+
+async def test_a_second_poller_on_the_same_database_stops_with_its_own_exit_code(
+    emu: BotApiEmulator, db_url: str, tmp_path: Path
+):
+    first = BotProcess(emu, db_url, tmp_path / "bot.log")
+    await first.cli("impor-kantor", str(SAMPLE_OFFICE))
+    await first.start()
+    try:
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "jalan",
+            cwd=ROOT,
+            env=first.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(second.communicate(), timeout=60)
+        assert second.returncode == ExitCode.POLLER, err.decode()
+        text = err.decode()
+        said = [line for line in text.splitlines() if "mode polling" in line]
+        assert len(said) == 1 and said[0] == text.strip().splitlines()[-1]  # one line, the last
+        assert "Traceback" not in text
+        assert first.proc is not None and first.proc.returncode is None  # the first polls on
+    finally:
+        await first.stop()
