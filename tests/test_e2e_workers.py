@@ -13,8 +13,10 @@ import contextlib
 import itertools
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,13 +26,15 @@ from sqlalchemy import delete, func, select
 from bot.failures import ExitCode
 from bot.offline.emulator import BotApiEmulator
 from storage.db import Database
-from storage.models import InboundSeen, InboxItem, Outbox
+from storage.models import Cycle, InboundSeen, InboxItem, Outbox, Person, Reminder, Worksheet
 from tests.botproc import ROOT, BotProcess
 from tests.conftest import SAMPLE_OFFICE
 from tests.test_claims import pytestmark_pg
 from tests.test_concurrency import KASI, PLANNER, counts, cycle_of, filled_but_not_sent
 from tests.test_e2e_reminders import set_clock
 from tests.test_e2e_webhook import free_port
+from tests.test_reminders import MONDAY, WED_MORNING
+from tests.test_reminders import setup as reminder_setup
 
 pytestmark = pytest.mark.e2e  # starts bot processes
 
@@ -42,10 +46,17 @@ class Worker(BotProcess):
     """``python -m bot.offline.clocked --jam FILE jalan --peran ROLE`` in webhook mode."""
 
     def __init__(
-        self, emu: BotApiEmulator, url: str, log: Path, clock: Path, role: str, hook: str
+        self,
+        emu: BotApiEmulator,
+        url: str,
+        log: Path,
+        clock: Path,
+        role: str,
+        hook: str,
+        sweep: int = 300,
     ) -> None:
         super().__init__(emu, url, log)
-        self.clock_file, self.role, self.hook = clock, role, hook
+        self.clock_file, self.role, self.hook, self.sweep = clock, role, hook, sweep
         self.port = free_port()
 
     def command(self) -> list[str]:
@@ -60,6 +71,7 @@ class Worker(BotProcess):
             TELEGRAM_WEBHOOK_URL=self.hook,
             TELEGRAM_WEBHOOK_SECRET=SECRET,
             WEBHOOK_PORT=str(self.port),
+            SWEEP_INTERVAL_SECONDS=str(self.sweep),
         )
         return env
 
@@ -258,3 +270,108 @@ async def test_a_second_poller_on_the_same_database_stops_with_its_own_exit_code
         assert first.proc is not None and first.proc.returncode is None  # the first polls on
     finally:
         await first.stop()
+
+
+# --- the scheduler leader killed mid-sweep ---------------------------------------------------
+
+MANY = 1_100  # more due reminders than one sweep batch (500): the sweep takes several commits
+
+
+async def office_with_many_sheets(db: Database) -> datetime:
+    """The reminder tests' office with MANY more sheets at the isi step; returns "now"."""
+    ids, _ = await reminder_setup(db)
+    async with db.transaction() as s:
+        cycle = (await s.scalars(select(Cycle))).one()
+        people = [
+            Person(
+                office_id=ids["office"],
+                nip=f"19900101201501{i:04d}",
+                nama=f"Staf {i}",
+                jabatan="Kasi",
+                role="kasi",
+            )
+            for i in range(MANY)
+        ]
+        s.add_all(people)
+        await s.flush()
+        s.add_all(Worksheet(cycle_id=cycle.id, person_id=p.id, section_id=1) for p in people)
+    return (MONDAY + timedelta(hours=1)).astimezone(UTC)
+
+
+async def count(db: Database, query: Any) -> int:
+    async with db.transaction() as s:
+        return int(await s.scalar(query) or 0)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 90) -> None:
+    """Re-check an async condition (the database, a log) until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def says(worker: Worker, words: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return worker.log_path.exists() and words in worker.log_path.read_text(errors="replace")
+
+    return check
+
+
+@pytestmark_pg
+@pytest.mark.slow
+async def test_the_leader_killed_mid_sweep_is_replaced_and_no_reminder_is_lost_or_doubled(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    clock = tmp_path / "jam.txt"
+    set_clock(clock, await office_with_many_sheets(db))
+    a, b = (
+        Worker(emu, db_url, tmp_path / f"pekerja{i}.log", clock, "pekerja", "", sweep=1)
+        for i in range(2)
+    )
+    due = (
+        select(func.count())
+        .select_from(Reminder)
+        .where(Reminder.status == "pending", Reminder.due_at <= WED_MORNING.astimezone(UTC))
+    )
+    sent = select(func.count()).select_from(Reminder).where(Reminder.status == "sent")
+    await a.start()
+    try:
+        await until(says(a, "leads the scheduler"), "the first pekerja to lead")
+
+        async def planned() -> bool:
+            return await count(db, due) > 2 * 500
+
+        await until(planned, "the leader to plan the reminders")
+        await b.start()
+        await until(says(b, "started"), "the second pekerja")
+        assert not await says(b, "leads the scheduler")()
+        expected = await count(db, due)
+        set_clock(clock, WED_MORNING)  # reminders fall due: the leader sweeps, batch by batch
+
+        async def first_batch_committed() -> bool:
+            return await count(db, sent) > 0
+
+        await until(first_batch_committed, "the leader's first batch")
+        await a.kill()  # SIGKILL mid-sweep: its open batch rolls back, its session (lock) ends
+        mid_sweep = await count(db, sent) < expected
+
+        async def swept() -> bool:
+            return await count(db, due) == 0
+
+        await until(swept, "the new leader to finish the sweep", timeout=120)
+        assert await says(b, "leads the scheduler")()
+    finally:
+        await a.stop()
+        await b.stop()
+    async with db.transaction() as s:
+        keys = set(await s.scalars(select(Reminder.key).where(Reminder.status == "sent")))
+        messages = list(
+            await s.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))
+        )
+    assert mid_sweep  # the leader died with work left, and the follower did it
+    # Nothing due was lost (``swept``: none left pending) and most of it was sent.
+    assert len(keys) > expected // 2
+    assert sorted(messages) == sorted(keys)  # each sent reminder is one message: none doubled
