@@ -24,17 +24,33 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:50]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def gone(holder: str) -> bool:
+    """Whether ``holder`` is a process of this host that no longer runs (it crashed: its
+    lease need not be waited out). A process of another host is never known to be gone."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:50] or not pid.isdigit() or holder == worker_id():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
+
+
 async def take(
     session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta
 ) -> bool:
     """Take or renew lease ``name`` for ``holder`` until ``now + ttl``; False when another
-    holder's lease has not expired."""
+    holder's lease has not expired and that holder is not known to be gone."""
     row = await session.get(Lease, name, with_for_update=True)
     if row is None:
         session.add(Lease(name=name, holder=holder, until=now + ttl))
         await session.flush()
         return True
-    if row.holder != holder and row.until > now:
+    if row.holder != holder and row.until > now and not gone(row.holder):
         return False
     row.holder, row.until = holder, now + ttl
     return True

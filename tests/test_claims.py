@@ -289,3 +289,30 @@ def test_the_lease_outlives_a_poll():
     from handlers.telegram_intake import POLL_TIMEOUT
 
     assert timedelta(seconds=3 * POLL_TIMEOUT) < LEASE_TTL
+
+
+async def test_a_crashed_pollers_lease_on_this_host_is_not_waited_out(db):
+    """After a crash (SIGKILL) the restarted bot polls at once: the holder's process is gone."""
+    import socket
+    import subprocess
+    import sys
+
+    from storage import leases
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = f"{socket.gethostname()[:50]}:{done.stdout.strip()}:abcdef12"
+    alive = f"{socket.gethostname()[:50]}:{os.getppid()}:abcdef12"
+    assert leases.gone(dead) and not leases.gone(alive)
+    assert not leases.gone(f"other-host:{done.stdout.strip()}:abcdef12")
+    now = clock()
+    async with db.transaction() as s:
+        assert await leases.take(s, "telegram-poller", dead, now.now(), LEASE_TTL)
+    guard = PollerGuard(db, now)
+    if guard.sqlite:
+        await guard.acquire()  # not refused: the dead holder's lease is taken over
+        await guard.release()
