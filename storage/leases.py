@@ -13,9 +13,10 @@ import uuid
 from datetime import datetime, timedelta
 from functools import cache
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Lease
+from storage.models import DocumentJob, InboxItem, Lease
 
 
 @cache
@@ -61,3 +62,26 @@ async def give_back(session: AsyncSession, name: str, holder: str) -> None:
     row = await session.get(Lease, name, with_for_update=True)
     if row is not None and row.holder == holder:
         await session.delete(row)
+
+
+async def free_claims_of_the_gone(
+    session: AsyncSession, model: type[InboxItem] | type[DocumentJob]
+) -> int:
+    """Release the pending rows claimed by processes of this host that no longer run (a bot
+    restarted after a crash takes its work back at once instead of waiting out the leases);
+    returns how many holders were gone."""
+    holders = set(
+        await session.scalars(
+            select(model.claimed_by)
+            .where(model.status == "pending", model.claimed_by.is_not(None))
+            .distinct()
+        )
+    )
+    dead = sorted(h for h in holders if h is not None and gone(h))
+    if dead:
+        await session.execute(
+            update(model)
+            .where(model.status == "pending", model.claimed_by.in_(dead))
+            .values(claimed_by=None, claim_until=None)
+        )
+    return len(dead)
