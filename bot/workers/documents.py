@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.workers.drainer import Drainer
@@ -339,7 +339,7 @@ async def _send(
     )
 
 
-def _free(now: datetime):  # noqa: ANN202
+def _free(now: datetime) -> ColumnElement[bool]:
     """No worker holds the job and its retry time (if any) has come."""
     return or_(DocumentJob.claim_until.is_(None), DocumentJob.claim_until <= now)
 
