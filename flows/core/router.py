@@ -17,7 +17,7 @@ from flows.core import texts
 from flows.core.context import Clock, Ctx
 from flows.core.messages import Inbound, Reply
 from storage import outbox
-from storage.db import Database
+from storage.db import Database, keep
 from storage.models import ButtonToken, Conversation, Identity, InboundSeen, Person
 
 log = logging.getLogger(__name__)
@@ -139,16 +139,20 @@ class Core:
     async def _person(self, ctx: Ctx) -> Person | None:
         inbound = ctx.inbound
         assert inbound is not None
-        found = (
-            await ctx.session.execute(
-                select(Identity, Person)
-                .join(Person, Person.id == Identity.person_id)
-                .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
+        query = (
+            select(Identity, Person)
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
+        )
+        if inbound.button:  # the tapped token comes along (``_tap`` then finds it loaded)
+            query = query.add_columns(ButtonToken).outerjoin(
+                ButtonToken, ButtonToken.token == inbound.button
             )
-        ).first()
+        found = (await ctx.session.execute(query)).first()
         if found is None:
             return None
-        ident, person = found
+        ident, person = found[0], found[1]
+        keep(ctx.session, *found[2:])
         ident.last_seen = ctx.now
         return person if person.active else None
 
@@ -174,6 +178,7 @@ class Core:
         else:
             assert ctx.person is not None
             conv = await ctx.session.get(Conversation, ctx.person.id)
+            keep(ctx.session, conv)  # the flow reads it again
             handler = self.router.conversations.get(conv.flow) if conv else None
             if handler is None:
                 for fallback in self.router.fallbacks:

@@ -48,7 +48,9 @@ async def section_summaries(ctx: Ctx, run: Run) -> list[SectionSummary]:
     hist: dict[int, dict[int, Reported]] = {}
     for i in range(0, len(ids), _CHUNK):
         hist.update(
-            await quarter_history(ctx.session, run.office.id, period.year, ids[i : i + _CHUNK])
+            await quarter_history(
+                ctx.session, run.office.id, period.year, ids[i : i + _CHUNK], period.last_quarter
+            )
         )
     q = period.last_quarter
     sheets: dict[int, tuple[Worksheet, Section, Person, list[Item]]] = {}

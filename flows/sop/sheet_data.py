@@ -13,9 +13,18 @@ from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_
 from flows.domain.office_settings import predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.states import FILLABLE, CycleState, EntryState
+from storage.db import keep
 from storage.models import Cycle, Entry, Indicator, Office, Worksheet
 
-__all__ = ["FILLABLE", "Item", "active_sheet", "quarter_history", "sheet_items", "targets_of"]
+__all__ = [
+    "FILLABLE",
+    "Item",
+    "active_sheet",
+    "quarter_history",
+    "sheet_items",
+    "sheet_with_cycle",
+    "targets_of",
+]
 
 
 @dataclass
@@ -113,25 +122,64 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
     return (row[0], row[1]) if row else None
 
 
+async def sheet_with_cycle(
+    session: AsyncSession, ws_id: object
+) -> tuple[Worksheet, Cycle] | tuple[None, None]:
+    """A worksheet with its cycle (and the cycle's office) in one query, kept for the unit of
+    work so that later ``session.get`` calls of any of them need no query."""
+    if not isinstance(ws_id, int) or isinstance(ws_id, bool):
+        return None, None
+    row = (
+        await session.execute(
+            select(Worksheet, Cycle, Office)
+            .join(Cycle, Cycle.id == Worksheet.cycle_id)
+            .join(Office, Office.id == Cycle.office_id)
+            .where(Worksheet.id == ws_id)
+        )
+    ).first()
+    if row is None:
+        return None, None
+    keep(session, *row)
+    return row[0], row[1]
+
+
 async def quarter_history(
-    session: AsyncSession, office_id: int, year: int, indicator_ids: list[int]
+    session: AsyncSession,
+    office_id: int,
+    year: int,
+    indicator_ids: list[int],
+    before: int | None = None,
 ) -> dict[int, dict[int, Reported]]:
-    """Answers per indicator per quarter from every TW cycle of that year."""
+    """Answers per indicator per quarter from every TW cycle of that year (only the quarters
+    before ``before`` when given: no query at all for TW I)."""
+    out: dict[int, dict[int, Reported]] = {i: {} for i in indicator_ids}
+    if (before is not None and before <= 1) or not indicator_ids:
+        return out
+    keys = (
+        Cycle.period_key.like(f"{year}-TW%")
+        if before is None
+        else Cycle.period_key.in_([Period.quarter(year, k).key for k in range(1, before)])
+    )
     rows = await session.execute(
-        select(Entry, Cycle.period_key)
+        select(
+            Entry.indicator_id,
+            Entry.realisasi,
+            Entry.numerator,
+            Entry.denominator,
+            Cycle.period_key,
+        )
         .join(Worksheet, Worksheet.id == Entry.worksheet_id)
         .join(Cycle, Cycle.id == Worksheet.cycle_id)
         .where(
             Cycle.office_id == office_id,
-            Cycle.period_key.like(f"{year}-TW%"),
+            keys,
             Entry.indicator_id.in_(indicator_ids),
             Entry.filled.is_(True),
         )
     )
-    out: dict[int, dict[int, Reported]] = {i: {} for i in indicator_ids}
-    for entry, key in rows:
+    for ind_id, realisasi, numerator, denominator, key in rows:
         q = Period.from_key(key).last_quarter
-        out[entry.indicator_id][q] = Reported(entry.realisasi, entry.numerator, entry.denominator)
+        out[ind_id][q] = Reported(realisasi, numerator, denominator)
     return out
 
 
@@ -159,9 +207,10 @@ async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
         )
     )
     ids = [ind.id for _, ind in rows]
-    hist = await quarter_history(session, cycle.office_id, period.year, ids)
     q = period.last_quarter
+    hist = await quarter_history(session, cycle.office_id, period.year, ids, before=q)
     office = await session.get(Office, cycle.office_id)
+    keep(session, office)  # asked for again in the same update (the office's settings)
     scale = predikat_scale_for(office.settings or {}) if office else DEFAULT_SCALE
     return [
         Item(
