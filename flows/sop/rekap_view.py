@@ -97,9 +97,7 @@ async def section_summaries(ctx: Ctx, run: Run) -> list[SectionSummary]:
                 status=first.ws_status,
                 rata_rata=average_capaian(f.capaian_sd for _, f in figs),
                 lemah=tuple(
-                    kode
-                    for kode, f in figs
-                    if f.predikat and is_sedang_or_below(f.predikat, scale)
+                    kode for kode, f in figs if f.predikat and is_sedang_or_below(f.predikat, scale)
                 ),
                 jumlah=len(figs),
             )
