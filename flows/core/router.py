@@ -139,12 +139,15 @@ class Core:
     async def _person(self, ctx: Ctx) -> Person | None:
         inbound = ctx.inbound
         assert inbound is not None
+        # The person's conversation row and the tapped token come along: the flows then find
+        # them loaded (``session.get``) instead of asking again.
         query = (
-            select(Identity, Person)
+            select(Identity, Person, Conversation)
             .join(Person, Person.id == Identity.person_id)
+            .outerjoin(Conversation, Conversation.person_id == Person.id)
             .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
         )
-        if inbound.button:  # the tapped token comes along (``_tap`` then finds it loaded)
+        if inbound.button:
             query = query.add_columns(ButtonToken).outerjoin(
                 ButtonToken, ButtonToken.token == inbound.button
             )

@@ -112,14 +112,18 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
     """The newest worksheet of a running cycle for this person."""
     row = (
         await session.execute(
-            select(Worksheet, Cycle)
+            select(Worksheet, Cycle, Office)
             .join(Cycle, Cycle.id == Worksheet.cycle_id)
+            .join(Office, Office.id == Cycle.office_id)
             .where(Worksheet.person_id == person_id, Cycle.status == CycleState.RUNNING)
             .order_by(Cycle.created_at.desc(), Cycle.id.desc())
             .limit(1)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    keep(session, *row)  # the office is read again for its settings
+    return row[0], row[1]
 
 
 async def sheet_with_cycle(
