@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from flows.domain.capaian import DEFAULT_SCALE, PredikatScale
 from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_before
@@ -201,28 +203,52 @@ async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
 
 
 async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
+    """The sheet's entries and indicators, with the earlier quarters' answers of the same
+    indicators joined in (one query; one row per indicator and earlier quarter)."""
     period = Period.from_key(cycle.period_key)
-    rows = list(
-        await session.execute(
-            select(Entry, Indicator)
-            .join(Indicator, Indicator.id == Entry.indicator_id)
-            .where(Entry.worksheet_id == ws.id)
-            .order_by(Indicator.position, Indicator.id)
-        )
-    )
-    ids = [ind.id for _, ind in rows]
     q = period.last_quarter
-    hist = await quarter_history(session, cycle.office_id, period.year, ids, before=q)
+    query = (
+        select(Entry, Indicator)
+        .join(Indicator, Indicator.id == Entry.indicator_id)
+        .where(Entry.worksheet_id == ws.id)
+    )
+    earlier = [Period.quarter(period.year, k).key for k in range(1, q)]
+    if earlier:
+        # Outer joins through the indicator's own entries (indexed), not a subquery over the
+        # office: a past entry outside the earlier quarters comes with no period and is skipped.
+        past, past_ws, past_cycle = aliased(Entry), aliased(Worksheet), aliased(Cycle)
+        query = (
+            query.add_columns(
+                past.realisasi, past.numerator, past.denominator, past_cycle.period_key
+            )
+            .outerjoin(
+                past,
+                and_(
+                    past.indicator_id == Entry.indicator_id,
+                    past.filled.is_(True),
+                    past.worksheet_id != ws.id,
+                ),
+            )
+            .outerjoin(past_ws, past_ws.id == past.worksheet_id)
+            .outerjoin(
+                past_cycle,
+                and_(
+                    past_cycle.id == past_ws.cycle_id,
+                    past_cycle.office_id == cycle.office_id,
+                    past_cycle.period_key.in_(earlier),
+                ),
+            )
+        )
+    found: dict[int, tuple[Entry, Indicator, dict[int, Reported]]] = {}
+    rows: Any = await session.execute(query.order_by(Indicator.position, Indicator.id))
+    for row in rows:
+        _, _, history = found.setdefault(row[0].id, (row[0], row[1], {}))
+        if earlier and row[5] is not None:
+            history[Period.from_key(row[5]).last_quarter] = Reported(row[2], row[3], row[4])
     office = await session.get(Office, cycle.office_id)
     keep(session, office)  # asked for again in the same update (the office's settings)
     scale = predikat_scale_for(office.settings or {}) if office else DEFAULT_SCALE
     return [
-        Item(
-            entry=e,
-            indicator=i,
-            quarter=q,
-            history={k: v for k, v in hist.get(i.id, {}).items() if k < q},
-            scale=scale,
-        )
-        for e, i in rows
+        Item(entry=e, indicator=i, quarter=q, history=history, scale=scale)
+        for e, i, history in found.values()
     ]
