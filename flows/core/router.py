@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +88,27 @@ async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) ->
     return bool(getattr(done, "rowcount", 0))  # a CursorResult: 0 rows on a conflict
 
 
+@functools.cache
+def _speaker_query(with_token: bool) -> Executable:
+    """Identity and person of the chat, with the person's conversation row and (for a tap)
+    the tapped token: the flows then find them loaded (``session.get``) instead of asking
+    again. Built once; parameters ``channel``, ``address`` and ``token``."""
+    query: Any = (
+        select(Identity, Person, Conversation)
+        .join(Person, Person.id == Identity.person_id)
+        .outerjoin(Conversation, Conversation.person_id == Person.id)
+        .where(
+            Identity.channel == bindparam("channel"),
+            Identity.external_id == bindparam("address"),
+        )
+    )
+    if with_token:
+        query = query.add_columns(ButtonToken).outerjoin(
+            ButtonToken, ButtonToken.token == bindparam("token")
+        )
+    return query
+
+
 class Core:
     """The channel-neutral heart: one inbound event, one short transaction."""
 
@@ -139,19 +161,8 @@ class Core:
     async def _person(self, ctx: Ctx) -> Person | None:
         inbound = ctx.inbound
         assert inbound is not None
-        # The person's conversation row and the tapped token come along: the flows then find
-        # them loaded (``session.get``) instead of asking again.
-        query = (
-            select(Identity, Person, Conversation)
-            .join(Person, Person.id == Identity.person_id)
-            .outerjoin(Conversation, Conversation.person_id == Person.id)
-            .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
-        )
-        if inbound.button:
-            query = query.add_columns(ButtonToken).outerjoin(
-                ButtonToken, ButtonToken.token == inbound.button
-            )
-        found = (await ctx.session.execute(query)).first()
+        params = {"channel": inbound.channel, "address": inbound.address, "token": inbound.button}
+        found = (await ctx.session.execute(_speaker_query(bool(inbound.button)), params)).first()
         if found is None:
             return None
         ident, person = found[0], found[1]

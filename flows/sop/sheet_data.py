@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import BindParameter, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -202,21 +203,26 @@ async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
     return list(found)
 
 
-async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
+@functools.cache
+def _items_query(with_history: bool) -> Executable:
     """The sheet's entries and indicators, with the earlier quarters' answers of the same
-    indicators joined in (one query; one row per indicator and earlier quarter)."""
-    period = Period.from_key(cycle.period_key)
-    q = period.last_quarter
-    query = (
+    indicators joined in when asked (one row per indicator and earlier quarter).
+
+    Built once (the aliases are costly to build per update); parameters ``ws_id``,
+    ``office_id`` and ``earlier`` (the earlier quarters' period keys).
+    """
+    ws_id: BindParameter[int] = bindparam("ws_id")
+    query: Any = (
         select(Entry, Indicator)
         .join(Indicator, Indicator.id == Entry.indicator_id)
-        .where(Entry.worksheet_id == ws.id)
+        .where(Entry.worksheet_id == ws_id)
     )
-    earlier = [Period.quarter(period.year, k).key for k in range(1, q)]
-    if earlier:
+    if with_history:
         # Outer joins through the indicator's own entries (indexed), not a subquery over the
         # office: a past entry outside the earlier quarters comes with no period and is skipped.
-        past, past_ws, past_cycle = aliased(Entry), aliased(Worksheet), aliased(Cycle)
+        past = aliased(Entry, name="past")
+        past_ws = aliased(Worksheet, name="past_ws")
+        past_cycle = aliased(Cycle, name="past_cycle")
         query = (
             query.add_columns(
                 past.realisasi, past.numerator, past.denominator, past_cycle.period_key
@@ -226,7 +232,7 @@ async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
                 and_(
                     past.indicator_id == Entry.indicator_id,
                     past.filled.is_(True),
-                    past.worksheet_id != ws.id,
+                    past.worksheet_id != ws_id,
                 ),
             )
             .outerjoin(past_ws, past_ws.id == past.worksheet_id)
@@ -234,13 +240,23 @@ async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
                 past_cycle,
                 and_(
                     past_cycle.id == past_ws.cycle_id,
-                    past_cycle.office_id == cycle.office_id,
-                    past_cycle.period_key.in_(earlier),
+                    past_cycle.office_id == bindparam("office_id"),
+                    past_cycle.period_key.in_(bindparam("earlier", expanding=True)),
                 ),
             )
         )
+    return query.order_by(Indicator.position, Indicator.id)
+
+
+async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
+    period = Period.from_key(cycle.period_key)
+    q = period.last_quarter
+    earlier = [Period.quarter(period.year, k).key for k in range(1, q)]
+    params: dict[str, Any] = {"ws_id": ws.id}
+    if earlier:
+        params |= {"office_id": cycle.office_id, "earlier": earlier}
+    rows: Any = await session.execute(_items_query(bool(earlier)), params)
     found: dict[int, tuple[Entry, Indicator, dict[int, Reported]]] = {}
-    rows: Any = await session.execute(query.order_by(Indicator.position, Indicator.id))
     for row in rows:
         _, _, history = found.setdefault(row[0].id, (row[0], row[1], {}))
         if earlier and row[5] is not None:
