@@ -19,7 +19,7 @@ from flows.core.context import Clock, Ctx
 from flows.core.messages import Inbound, Reply
 from storage import outbox
 from storage.db import Database, keep
-from storage.models import ButtonToken, Conversation, Identity, InboundSeen, Person
+from storage.models import Base, ButtonToken, Conversation, Identity, InboundSeen, Person
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,22 @@ class Router:
         self.fallbacks.append(handler)
 
 
+@functools.cache
+def _seen_insert(dialect: str) -> Executable:
+    """``INSERT … ON CONFLICT DO NOTHING`` of an update's key, built once per dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (  # on the table: an ORM insert given parameters would be an ORM bulk insert
+        insert(Base.metadata.tables[InboundSeen.__tablename__])
+        .values(channel=bindparam("channel"), key=bindparam("key"), at=bindparam("at"))
+        .on_conflict_do_nothing(index_elements=["channel", "key"])
+    )
+
+
 async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) -> bool:
     """Record the update's key; ``False`` when it was seen before (``INSERT … ON CONFLICT``)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     done = await session.execute(
-        insert(InboundSeen)
-        .values(channel=inbound.channel, key=inbound.update_key, at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "key"])
+        _seen_insert(session.get_bind().dialect.name),
+        {"channel": inbound.channel, "key": inbound.update_key, "at": now},
     )
     return bool(getattr(done, "rowcount", 0))  # a CursorResult: 0 rows on a conflict
 

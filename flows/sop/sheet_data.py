@@ -129,6 +129,17 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
     return row[0], row[1]
 
 
+@functools.cache
+def _sheet_query() -> Executable:
+    """A worksheet, its cycle and the cycle's office (built once; parameter ``ws_id``)."""
+    return (
+        select(Worksheet, Cycle, Office)
+        .join(Cycle, Cycle.id == Worksheet.cycle_id)
+        .join(Office, Office.id == Cycle.office_id)
+        .where(Worksheet.id == bindparam("ws_id"))
+    )
+
+
 async def sheet_with_cycle(
     session: AsyncSession, ws_id: object
 ) -> tuple[Worksheet, Cycle] | tuple[None, None]:
@@ -136,14 +147,7 @@ async def sheet_with_cycle(
     work so that later ``session.get`` calls of any of them need no query."""
     if not isinstance(ws_id, int) or isinstance(ws_id, bool):
         return None, None
-    row = (
-        await session.execute(
-            select(Worksheet, Cycle, Office)
-            .join(Cycle, Cycle.id == Worksheet.cycle_id)
-            .join(Office, Office.id == Cycle.office_id)
-            .where(Worksheet.id == ws_id)
-        )
-    ).first()
+    row = (await session.execute(_sheet_query(), {"ws_id": ws_id})).first()
     if row is None:
         return None, None
     keep(session, *row)
