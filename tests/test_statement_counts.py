@@ -128,3 +128,17 @@ async def test_the_last_kirim_costs_the_same_in_an_office_ten_times_larger(
         await large_db.dispose()
     for kind, n in small.items():
         assert abs(large[kind] - n) <= 1, (kind, small, large)
+
+
+async def test_a_repeated_update_is_told_apart_in_one_insert_and_changes_nothing(
+    db: Database,
+) -> None:
+    chat, me = await _office_waiting_on_one(db, 2)
+    counter = Counter(db)
+    first = Inbound("telegram", me, "u-same", command="isi")
+    assert await counter.count(chat, first) > 2
+    answered = await chat.new_messages()
+    assert answered
+    assert await counter.count(chat, first) == 2  # BEGIN, the key's INSERT … ON CONFLICT
+    assert (await chat.core.handle(first)).handled is False
+    assert await chat.new_messages() == []
