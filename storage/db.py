@@ -65,3 +65,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def keep(session: AsyncSession, *objects: object) -> None:
+    """Hold ``objects`` for the rest of the unit of work.
+
+    The session's identity map holds its objects weakly: a row loaded, used and dropped is
+    garbage-collected, and the next ``session.get`` of it queries again. Kept ones are found.
+    """
+    session.info.setdefault("kept", []).extend(o for o in objects if o is not None)

@@ -204,7 +204,7 @@ class Entry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worksheet_id: Mapped[int] = mapped_column(ForeignKey("worksheet.id"), index=True)
-    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
     realisasi: Mapped[Decimal | None] = mapped_column(DecimalText)
     numerator: Mapped[Decimal | None] = mapped_column(DecimalText)
     denominator: Mapped[Decimal | None] = mapped_column(DecimalText)

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, Outbox
@@ -52,6 +54,9 @@ class Message(Protocol):
     @property
     def dedupe_key(self) -> str: ...
 
+
+#: Rows per multi-row INSERT (13 columns each: well under SQLite's variable limit).
+_ROWS_PER_INSERT = 50
 
 NO_ADDRESS = "waiting"  # the person has no chat yet; delivered once they register
 
@@ -102,21 +107,16 @@ async def enqueue(
     speaker_id: int | None = None,
     speaker_channel: str = "",
     speaker_address: str = "",
-) -> list[Outbox]:
-    """Store each message as an outbox row (idempotent on ``dedupe_key``).
+) -> int:
+    """Store each message as an outbox row (idempotent on ``dedupe_key``); returns how many
+    were offered (a key already stored is skipped by ``INSERT … ON CONFLICT DO NOTHING``).
 
     A message to the speaker goes to the chat they wrote from (``speaker_address``) without a
-    query; the others' chats and the dedupe keys are looked up in one query each.
+    query; the others' chats are looked up in one query, and all rows go in one multi-row
+    INSERT per batch, in order (the outbox id is the delivery order per chat).
     """
-    rows: list[Outbox] = []
-    keys = [m.dedupe_key for m in messages if m.dedupe_key]
-    taken: set[str] = set()
-    for i in range(0, len(keys), 400):
-        taken.update(
-            await session.scalars(
-                select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys[i : i + 400]))
-            )
-        )
+    if not messages:
+        return 0
     wanted = {
         m.person_id
         for m in messages
@@ -126,6 +126,8 @@ async def enqueue(
     }
     prefer = {speaker_id: speaker_channel} if speaker_id is not None else {}
     addresses = await _addresses(session, wanted, prefer) if wanted else {}
+    values: list[dict[str, Any]] = []
+    taken: set[str] = set()
     for msg in messages:
         key = msg.dedupe_key or uuid.uuid4().hex
         if msg.dedupe_key:
@@ -151,21 +153,31 @@ async def enqueue(
         if msg.edit_notice:
             payload["edit_notice"] = msg.edit_notice
         if msg.template:
-            payload["template"] = {"key": msg.template, "params": msg.template_params}
-        row = Outbox(
-            dedupe_key=key,
-            channel=channel,
-            address=address,
-            person_id=msg.person_id,
-            payload=payload,
-            group_key=msg.group,
-            status=status,
-            created_at=now,
+            payload["template"] = {"key": msg.template, "params": list(msg.template_params)}
+        values.append(
+            {
+                "dedupe_key": key,
+                "channel": channel,
+                "address": address,
+                "person_id": msg.person_id,
+                "payload": payload,
+                "group_key": msg.group,
+                "status": status,
+                "attempts": 0,
+                "last_error": "",
+                "external_message_id": "",
+                "created_at": now,
+            }
         )
-        session.add(row)
-        rows.append(row)
-    await session.flush()
-    return rows
+    await session.flush()  # the rows they point at (people, documents) first
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for i in range(0, len(values), _ROWS_PER_INSERT):
+        await session.execute(
+            insert(Outbox)
+            .values(values[i : i + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+    return len(values)
 
 
 async def release_waiting(session: AsyncSession, person_id: int, channel: str, address: str) -> int:

@@ -1,7 +1,11 @@
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
+from babel.numbers import format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.domain.fmt import (
     fmt_date,
@@ -42,6 +46,23 @@ def test_fmt_number_fixed_decimals():
     assert fmt_number(12, 2) == "12,00"
     assert fmt_number(D("0.5"), 0) == "1"
     assert fmt_number(D("1.23456"), 3) == "1,235"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**18), max_value=10**18),
+    st.sampled_from([None, 0, 1, 2, 3]),
+)
+def test_fmt_number_writes_what_babel_writes(x, decimals):
+    """The fast path of ``fmt_number`` against Babel's id_ID formatting of the same value."""
+    if decimals is None:
+        q = x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        pattern = "#,##0" if q == q.to_integral_value() else "#,##0.##"
+    else:
+        q = x.quantize(D(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+    expected = format_decimal(abs(q) if q == 0 else q, pattern, locale="id_ID")
+    assert fmt_number(x, decimals) == expected
 
 
 def test_fmt_percent():

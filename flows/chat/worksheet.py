@@ -26,7 +26,7 @@ from flows.sop.evidence import without_evidence
 from flows.sop.lifecycle import Verb, transition
 from flows.sop.preset import load_cycle_preset
 from flows.sop.run import load
-from flows.sop.sheet_data import Item, active_sheet, sheet_items
+from flows.sop.sheet_data import Item, active_sheet, sheet_items, sheet_with_cycle
 from storage.models import Cycle, Office, StoredFile, Worksheet
 
 FLOW = "isi"
@@ -495,8 +495,7 @@ async def _load(
         ctx.reply(texts.render("umum/tombol_kedaluwarsa" if expect else "isi/ketik_isi"))
         return None
     assert state is not None
-    ws = await ctx.session.get(Worksheet, state["ws"])
-    cycle = await ctx.session.get(Cycle, ws.cycle_id) if ws else None
+    ws, cycle = await sheet_with_cycle(ctx.session, state["ws"])
     if (
         ws is None
         or cycle is None
@@ -517,7 +516,7 @@ async def _load(
 
 async def _own_sheet(ctx: Ctx, args: dict[str, Any]) -> Worksheet | None:
     assert ctx.person is not None
-    ws = await ctx.session.get(Worksheet, args.get("ws"))
+    ws, _cycle = await sheet_with_cycle(ctx.session, args.get("ws"))
     if ws is None or ws.person_id != ctx.person.id:
         ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,8 @@ from flows.core import texts
 from flows.core.context import Clock, Ctx
 from flows.core.messages import Inbound, Reply
 from storage import outbox
-from storage.db import Database
-from storage.models import ButtonToken, Conversation, Identity, InboundSeen, Person
+from storage.db import Database, keep
+from storage.models import Base, ButtonToken, Conversation, Identity, InboundSeen, Person
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,45 @@ class Router:
         self.fallbacks.append(handler)
 
 
-async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) -> bool:
-    """Record the update's key; ``False`` when it was seen before (``INSERT … ON CONFLICT``)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    done = await session.execute(
-        insert(InboundSeen)
-        .values(channel=inbound.channel, key=inbound.update_key, at=now)
+@functools.cache
+def _seen_insert(dialect: str) -> Executable:
+    """``INSERT … ON CONFLICT DO NOTHING`` of an update's key, built once per dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (  # on the table: an ORM insert given parameters would be an ORM bulk insert
+        insert(Base.metadata.tables[InboundSeen.__tablename__])
+        .values(channel=bindparam("channel"), key=bindparam("key"), at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["channel", "key"])
     )
+
+
+async def _first_time(session: AsyncSession, inbound: Inbound, now: datetime) -> bool:
+    """Record the update's key; ``False`` when it was seen before (``INSERT … ON CONFLICT``)."""
+    done = await session.execute(
+        _seen_insert(session.get_bind().dialect.name),
+        {"channel": inbound.channel, "key": inbound.update_key, "at": now},
+    )
     return bool(getattr(done, "rowcount", 0))  # a CursorResult: 0 rows on a conflict
+
+
+@functools.cache
+def _speaker_query(with_token: bool) -> Executable:
+    """Identity and person of the chat, with the person's conversation row and (for a tap)
+    the tapped token: the flows then find them loaded (``session.get``) instead of asking
+    again. Built once; parameters ``channel``, ``address`` and ``token``."""
+    query: Any = (
+        select(Identity, Person, Conversation)
+        .join(Person, Person.id == Identity.person_id)
+        .outerjoin(Conversation, Conversation.person_id == Person.id)
+        .where(
+            Identity.channel == bindparam("channel"),
+            Identity.external_id == bindparam("address"),
+        )
+    )
+    if with_token:
+        query = query.add_columns(ButtonToken).outerjoin(
+            ButtonToken, ButtonToken.token == bindparam("token")
+        )
+    return query
 
 
 class Core:
@@ -139,16 +170,12 @@ class Core:
     async def _person(self, ctx: Ctx) -> Person | None:
         inbound = ctx.inbound
         assert inbound is not None
-        found = (
-            await ctx.session.execute(
-                select(Identity, Person)
-                .join(Person, Person.id == Identity.person_id)
-                .where(Identity.channel == inbound.channel, Identity.external_id == inbound.address)
-            )
-        ).first()
+        params = {"channel": inbound.channel, "address": inbound.address, "token": inbound.button}
+        found = (await ctx.session.execute(_speaker_query(bool(inbound.button)), params)).first()
         if found is None:
             return None
-        ident, person = found
+        ident, person = found[0], found[1]
+        keep(ctx.session, *found[2:])
         ident.last_seen = ctx.now
         return person if person.active else None
 
@@ -174,6 +201,7 @@ class Core:
         else:
             assert ctx.person is not None
             conv = await ctx.session.get(Conversation, ctx.person.id)
+            keep(ctx.session, conv)  # the flow reads it again
             handler = self.router.conversations.get(conv.flow) if conv else None
             if handler is None:
                 for fallback in self.router.fallbacks:

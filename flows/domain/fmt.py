@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 LOCALE = "id_ID"
+#: Python's grouping comma and decimal point, swapped to Indonesian (``1.234,5``).
+_ID_SEPARATORS = str.maketrans(",.", ".,")
 
 TZ_ABBREVIATIONS: dict[str, str] = {
     "Asia/Jakarta": "WIB",
@@ -54,15 +56,25 @@ def fmt_number(x: Decimal | int | None, decimals: int | None = None) -> str:
     value = Decimal(x)
     if decimals is None:
         value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        pattern = "#,##0" if value == value.to_integral_value() else "#,##0.##"
+        integral = value == value.to_integral_value()
+        pattern = "#,##0" if integral else "#,##0.##"
+        places, trim = (0, False) if integral else (2, True)
     else:
         if decimals < 0:
             raise ValueError("decimals must be >= 0")
         value = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
         pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+        places, trim = decimals, False
     if value == 0:
         value = abs(value)  # no "-0"
-    return format_decimal(value, pattern, locale=LOCALE)
+    if not value.is_finite():
+        return format_decimal(value, pattern, locale=LOCALE)
+    # What Babel writes for these id_ID patterns, about 15x faster (a rekap card of a large
+    # office formats hundreds of numbers; tests/test_fmt.py compares the two).
+    text = f"{value:,.{places}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.translate(_ID_SEPARATORS)
 
 
 def fmt_percent(x: Decimal | int | None) -> str:

@@ -36,6 +36,7 @@ from flows.sop.run import (
     phase_step,
     role_holders,
     set_deadline,
+    sheet_counts,
     step_actors,
     verifiers,
     worksheets,
@@ -154,12 +155,12 @@ async def progress(ctx: Ctx, run: Run) -> None:
     await lock_cycle(ctx, run)
     if not run.running or run.step.jenis not in (StepKind.ISI, StepKind.VERIFIKASI):
         return
-    sheets = await worksheets(ctx, run, fresh=True)
+    counts = await sheet_counts(ctx, run)
     isi = phase_step(run, StepKind.ISI)
     verif = phase_step(run, StepKind.VERIFIKASI)
-    if any(w.status in OPEN_SHEET for w in sheets):
+    if any(counts.get(s, 0) for s in OPEN_SHEET):
         target = isi
-    elif verif is not None and any(w.status == SheetState.SUBMITTED for w in sheets):
+    elif verif is not None and counts.get(SheetState.SUBMITTED, 0):
         target = verif
     else:
         # Everything is in: pass the verifikasi step (or the isi step when there is none).

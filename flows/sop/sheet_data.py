@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from flows.domain.capaian import DEFAULT_SCALE, PredikatScale
 from flows.domain.measure import Figures, Range, Reported, Targets, figures, sd_before
 from flows.domain.office_settings import predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.states import FILLABLE, CycleState, EntryState
+from storage.db import keep
 from storage.models import Cycle, Entry, Indicator, Office, Worksheet
 
-__all__ = ["FILLABLE", "Item", "active_sheet", "quarter_history", "sheet_items", "targets_of"]
+__all__ = [
+    "FILLABLE",
+    "Item",
+    "active_sheet",
+    "quarter_history",
+    "sheet_items",
+    "sheet_with_cycle",
+    "targets_of",
+]
 
 
 @dataclass
@@ -103,35 +115,82 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
     """The newest worksheet of a running cycle for this person."""
     row = (
         await session.execute(
-            select(Worksheet, Cycle)
+            select(Worksheet, Cycle, Office)
             .join(Cycle, Cycle.id == Worksheet.cycle_id)
+            .join(Office, Office.id == Cycle.office_id)
             .where(Worksheet.person_id == person_id, Cycle.status == CycleState.RUNNING)
             .order_by(Cycle.created_at.desc(), Cycle.id.desc())
             .limit(1)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        return None
+    keep(session, *row)  # the office is read again for its settings
+    return row[0], row[1]
+
+
+@functools.cache
+def _sheet_query() -> Executable:
+    """A worksheet, its cycle and the cycle's office (built once; parameter ``ws_id``)."""
+    return (
+        select(Worksheet, Cycle, Office)
+        .join(Cycle, Cycle.id == Worksheet.cycle_id)
+        .join(Office, Office.id == Cycle.office_id)
+        .where(Worksheet.id == bindparam("ws_id"))
+    )
+
+
+async def sheet_with_cycle(
+    session: AsyncSession, ws_id: object
+) -> tuple[Worksheet, Cycle] | tuple[None, None]:
+    """A worksheet with its cycle (and the cycle's office) in one query, kept for the unit of
+    work so that later ``session.get`` calls of any of them need no query."""
+    if not isinstance(ws_id, int) or isinstance(ws_id, bool):
+        return None, None
+    row = (await session.execute(_sheet_query(), {"ws_id": ws_id})).first()
+    if row is None:
+        return None, None
+    keep(session, *row)
+    return row[0], row[1]
 
 
 async def quarter_history(
-    session: AsyncSession, office_id: int, year: int, indicator_ids: list[int]
+    session: AsyncSession,
+    office_id: int,
+    year: int,
+    indicator_ids: list[int],
+    before: int | None = None,
 ) -> dict[int, dict[int, Reported]]:
-    """Answers per indicator per quarter from every TW cycle of that year."""
+    """Answers per indicator per quarter from every TW cycle of that year (only the quarters
+    before ``before`` when given: no query at all for TW I)."""
+    out: dict[int, dict[int, Reported]] = {i: {} for i in indicator_ids}
+    if (before is not None and before <= 1) or not indicator_ids:
+        return out
+    keys = (
+        Cycle.period_key.like(f"{year}-TW%")
+        if before is None
+        else Cycle.period_key.in_([Period.quarter(year, k).key for k in range(1, before)])
+    )
     rows = await session.execute(
-        select(Entry, Cycle.period_key)
+        select(
+            Entry.indicator_id,
+            Entry.realisasi,
+            Entry.numerator,
+            Entry.denominator,
+            Cycle.period_key,
+        )
         .join(Worksheet, Worksheet.id == Entry.worksheet_id)
         .join(Cycle, Cycle.id == Worksheet.cycle_id)
         .where(
             Cycle.office_id == office_id,
-            Cycle.period_key.like(f"{year}-TW%"),
+            keys,
             Entry.indicator_id.in_(indicator_ids),
             Entry.filled.is_(True),
         )
     )
-    out: dict[int, dict[int, Reported]] = {i: {} for i in indicator_ids}
-    for entry, key in rows:
+    for ind_id, realisasi, numerator, denominator, key in rows:
         q = Period.from_key(key).last_quarter
-        out[entry.indicator_id][q] = Reported(entry.realisasi, entry.numerator, entry.denominator)
+        out[ind_id][q] = Reported(realisasi, numerator, denominator)
     return out
 
 
@@ -148,28 +207,68 @@ async def sheet_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> lis
     return list(found)
 
 
+@functools.cache
+def _items_query(with_history: bool) -> Executable:
+    """The sheet's entries and indicators, with the earlier quarters' answers of the same
+    indicators joined in when asked (one row per indicator and earlier quarter).
+
+    Built once (the aliases are costly to build per update); parameters ``ws_id``,
+    ``office_id`` and ``earlier`` (the earlier quarters' period keys).
+    """
+    ws_id: BindParameter[int] = bindparam("ws_id")
+    query: Any = (
+        select(Entry, Indicator)
+        .join(Indicator, Indicator.id == Entry.indicator_id)
+        .where(Entry.worksheet_id == ws_id)
+    )
+    if with_history:
+        # Outer joins through the indicator's own entries (indexed), not a subquery over the
+        # office: a past entry outside the earlier quarters comes with no period and is skipped.
+        past = aliased(Entry, name="past")
+        past_ws = aliased(Worksheet, name="past_ws")
+        past_cycle = aliased(Cycle, name="past_cycle")
+        query = (
+            query.add_columns(
+                past.realisasi, past.numerator, past.denominator, past_cycle.period_key
+            )
+            .outerjoin(
+                past,
+                and_(
+                    past.indicator_id == Entry.indicator_id,
+                    past.filled.is_(True),
+                    past.worksheet_id != ws_id,
+                ),
+            )
+            .outerjoin(past_ws, past_ws.id == past.worksheet_id)
+            .outerjoin(
+                past_cycle,
+                and_(
+                    past_cycle.id == past_ws.cycle_id,
+                    past_cycle.office_id == bindparam("office_id"),
+                    past_cycle.period_key.in_(bindparam("earlier", expanding=True)),
+                ),
+            )
+        )
+    return query.order_by(Indicator.position, Indicator.id)
+
+
 async def _load_items(session: AsyncSession, ws: Worksheet, cycle: Cycle) -> list[Item]:
     period = Period.from_key(cycle.period_key)
-    rows = list(
-        await session.execute(
-            select(Entry, Indicator)
-            .join(Indicator, Indicator.id == Entry.indicator_id)
-            .where(Entry.worksheet_id == ws.id)
-            .order_by(Indicator.position, Indicator.id)
-        )
-    )
-    ids = [ind.id for _, ind in rows]
-    hist = await quarter_history(session, cycle.office_id, period.year, ids)
     q = period.last_quarter
+    earlier = [Period.quarter(period.year, k).key for k in range(1, q)]
+    params: dict[str, Any] = {"ws_id": ws.id}
+    if earlier:
+        params |= {"office_id": cycle.office_id, "earlier": earlier}
+    rows: Any = await session.execute(_items_query(bool(earlier)), params)
+    found: dict[int, tuple[Entry, Indicator, dict[int, Reported]]] = {}
+    for row in rows:
+        _, _, history = found.setdefault(row[0].id, (row[0], row[1], {}))
+        if earlier and row[5] is not None:
+            history[Period.from_key(row[5]).last_quarter] = Reported(row[2], row[3], row[4])
     office = await session.get(Office, cycle.office_id)
+    keep(session, office)  # asked for again in the same update (the office's settings)
     scale = predikat_scale_for(office.settings or {}) if office else DEFAULT_SCALE
     return [
-        Item(
-            entry=e,
-            indicator=i,
-            quarter=q,
-            history={k: v for k, v in hist.get(i.id, {}).items() if k < q},
-            scale=scale,
-        )
-        for e, i in rows
+        Item(entry=e, indicator=i, quarter=q, history=history, scale=scale)
+        for e, i, history in found.values()
     ]
