@@ -38,6 +38,7 @@ from reports.data import IndicatorRow, ReportData, SectionReport
 TEMPLATES = Path(str(resources.files("templates")))
 TEMPLATE = "laporan/laporan.html"
 PERIOD_WORD = {"TW": "triwulan", "SEMESTER": "semester", "TAHUN": "tahun"}
+CHUNK_ROWS = 40  # rows per table in long listings
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +87,12 @@ def _groups(rows: Sequence[IndicatorRow]) -> tuple[SasaranGroup, ...]:
     for row in rows:
         by.setdefault(row.sasaran, []).append(row)
     return tuple(SasaranGroup(s, tuple(r)) for s, r in by.items())
+
+
+def _chunks(rows: Sequence[IndicatorRow], size: int) -> tuple[tuple[IndicatorRow, ...], ...]:
+    """Rows cut into tables of at most ``size`` rows (WeasyPrint lays out a table whole, so
+    several small tables keep its memory bounded)."""
+    return tuple(tuple(rows[i : i + size]) for i in range(0, len(rows), size))
 
 
 def _letter(i: int) -> str:
@@ -173,6 +180,11 @@ def _context(data: ReportData) -> dict[str, object]:
     pk_groups = tuple(
         (g.sasaran, tuple((section_of[id(r)], r) for r in g.rows)) for g in _groups(all_rows)
     )
+    low_kodes = [
+        (lvl, [lr.row.kode for lr in low_rows if lr.row.predikat == lvl])
+        for lvl in data.predikat_levels
+        if lvl in data.low_predikat
+    ]
     kepala = data.office.kepala
     return {
         "data": data,
@@ -191,6 +203,11 @@ def _context(data: ReportData) -> dict[str, object]:
         "n_unmeasured": sum(1 for r in all_rows if r.capaian_sd is None),
         "has_tw_targets": has_tw_targets,
         "pk_groups": pk_groups,
+        "ra_chunks": _chunks(all_rows, CHUNK_ROWS) if has_tw_targets else (),
+        "unmeasured_in": {
+            s.kode: sum(1 for r in s.rows if r.predikat is None) for s in data.sections
+        },
+        "low_kodes": [(lvl, kodes) for lvl, kodes in low_kodes if kodes],
         "tz_abbr": tz_abbr(data.tz),
         "fmt_dt": lambda dt: fmt_datetime(dt, data.tz),
         "pcolor": lambda p: "#" + predikat_color(p, data.predikat_levels),
