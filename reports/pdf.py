@@ -17,11 +17,14 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from reports._fmt import (
+    NEUTRAL,
+    PALETTE,
     fmt_capaian,
     fmt_date,
     fmt_datetime,
@@ -39,6 +42,7 @@ TEMPLATES = Path(str(resources.files("templates")))
 TEMPLATE = "laporan/laporan.html"
 PERIOD_WORD = {"TW": "triwulan", "SEMESTER": "semester", "TAHUN": "tahun"}
 CHUNK_ROWS = 40  # rows per table in long listings
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -70,10 +74,39 @@ class SasaranGroup:
 
 
 @dataclass(frozen=True)
+class ChunkGroup:
+    """The rows of one sasaran inside one table of Lampiran 1."""
+
+    sasaran: str
+    rows: tuple[IndicatorRow, ...]
+    continued: bool  # the sasaran began in the previous table
+
+
+@dataclass(frozen=True)
 class SectionView:
     letter: str
     section: SectionReport
     groups: tuple[SasaranGroup, ...]
+
+    @property
+    def chunks(self) -> tuple[tuple[ChunkGroup, ...], ...]:
+        """Lampiran 1's tables: the sasaran groups cut into tables of CHUNK_ROWS rows."""
+        tables: list[list[ChunkGroup]] = [[]]
+        room = CHUNK_ROWS
+        for group in self.groups:
+            rows, continued = group.rows, False
+            while rows:
+                if room == 0:
+                    tables.append([])
+                    room = CHUNK_ROWS
+                tables[-1].append(ChunkGroup(group.sasaran, rows[:room], continued))
+                rows, continued = rows[room:], True
+                room -= len(tables[-1][-1].rows)
+        return tuple(tuple(t) for t in tables)
+
+    @property
+    def row_chunks(self) -> tuple[tuple[IndicatorRow, ...], ...]:
+        return _chunks(self.section.rows, CHUNK_ROWS) or ((),)
 
 
 @dataclass(frozen=True)
@@ -89,7 +122,7 @@ def _groups(rows: Sequence[IndicatorRow]) -> tuple[SasaranGroup, ...]:
     return tuple(SasaranGroup(s, tuple(r)) for s, r in by.items())
 
 
-def _chunks(rows: Sequence[IndicatorRow], size: int) -> tuple[tuple[IndicatorRow, ...], ...]:
+def _chunks(rows: Sequence[T], size: int) -> tuple[tuple[T, ...], ...]:
     """Rows cut into tables of at most ``size`` rows (WeasyPrint lays out a table whole, so
     several small tables keep its memory bounded)."""
     return tuple(tuple(rows[i : i + size]) for i in range(0, len(rows), size))
@@ -204,13 +237,17 @@ def _context(data: ReportData) -> dict[str, object]:
         "has_tw_targets": has_tw_targets,
         "pk_groups": pk_groups,
         "ra_chunks": _chunks(all_rows, CHUNK_ROWS) if has_tw_targets else (),
+        "low_chunks": _chunks(low_rows, CHUNK_ROWS),
+        "chunk_rows": CHUNK_ROWS,
         "unmeasured_in": {
             s.kode: sum(1 for r in s.rows if r.predikat is None) for s in data.sections
         },
         "low_kodes": [(lvl, kodes) for lvl, kodes in low_kodes if kodes],
         "tz_abbr": tz_abbr(data.tz),
         "fmt_dt": lambda dt: fmt_datetime(dt, data.tz),
-        "pcolor": lambda p: "#" + predikat_color(p, data.predikat_levels),
+        # a class per colour: an inline style on every cell costs WeasyPrint a CSS parse each
+        "pcolor": lambda p: predikat_color(p, data.predikat_levels),
+        "colors": (*PALETTE, NEUTRAL),
         "show_ranges": len(data.predikat_ranges) == len(data.predikat_levels),
         "ranged": [r for v in sections for g in v.groups for r in g.rows if r.sisi_rentang],
         "letter": _letter,
