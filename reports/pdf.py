@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -41,8 +41,6 @@ from reports.data import IndicatorRow, ReportData, SectionReport
 TEMPLATES = Path(str(resources.files("templates")))
 TEMPLATE = "laporan/laporan.html"
 PERIOD_WORD = {"TW": "triwulan", "SEMESTER": "semester", "TAHUN": "tahun"}
-CHUNK_ROWS = 40  # rows per table in long listings
-T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -74,39 +72,10 @@ class SasaranGroup:
 
 
 @dataclass(frozen=True)
-class ChunkGroup:
-    """The rows of one sasaran inside one table of Lampiran 1."""
-
-    sasaran: str
-    rows: tuple[IndicatorRow, ...]
-    continued: bool  # the sasaran began in the previous table
-
-
-@dataclass(frozen=True)
 class SectionView:
     letter: str
     section: SectionReport
     groups: tuple[SasaranGroup, ...]
-
-    @property
-    def chunks(self) -> tuple[tuple[ChunkGroup, ...], ...]:
-        """Lampiran 1's tables: the sasaran groups cut into tables of CHUNK_ROWS rows."""
-        tables: list[list[ChunkGroup]] = [[]]
-        room = CHUNK_ROWS
-        for group in self.groups:
-            rows, continued = group.rows, False
-            while rows:
-                if room == 0:
-                    tables.append([])
-                    room = CHUNK_ROWS
-                tables[-1].append(ChunkGroup(group.sasaran, rows[:room], continued))
-                rows, continued = rows[room:], True
-                room -= len(tables[-1][-1].rows)
-        return tuple(tuple(t) for t in tables)
-
-    @property
-    def row_chunks(self) -> tuple[tuple[IndicatorRow, ...], ...]:
-        return _chunks(self.section.rows, CHUNK_ROWS) or ((),)
 
 
 @dataclass(frozen=True)
@@ -120,12 +89,6 @@ def _groups(rows: Sequence[IndicatorRow]) -> tuple[SasaranGroup, ...]:
     for row in rows:
         by.setdefault(row.sasaran, []).append(row)
     return tuple(SasaranGroup(s, tuple(r)) for s, r in by.items())
-
-
-def _chunks(rows: Sequence[T], size: int) -> tuple[tuple[T, ...], ...]:
-    """Rows cut into tables of at most ``size`` rows (WeasyPrint lays out a table whole, so
-    several small tables keep its memory bounded)."""
-    return tuple(tuple(rows[i : i + size]) for i in range(0, len(rows), size))
 
 
 def _letter(i: int) -> str:
@@ -236,9 +199,7 @@ def _context(data: ReportData) -> dict[str, object]:
         "n_unmeasured": sum(1 for r in all_rows if r.capaian_sd is None),
         "has_tw_targets": has_tw_targets,
         "pk_groups": pk_groups,
-        "ra_chunks": _chunks(all_rows, CHUNK_ROWS) if has_tw_targets else (),
-        "low_chunks": _chunks(low_rows, CHUNK_ROWS),
-        "chunk_rows": CHUNK_ROWS,
+        "all_rows": all_rows,
         "unmeasured_in": {
             s.kode: sum(1 for r in s.rows if r.predikat is None) for s in data.sections
         },
@@ -259,20 +220,62 @@ def _context(data: ReportData) -> dict[str, object]:
 
 def render_laporan_html(data: ReportData) -> str:
     """The laporan as a self-contained HTML document (CSS inlined, chart as inline SVG)."""
-    return _env().get_template(TEMPLATE).render(**_context(data))
+    return _html(data, "all")
+
+
+def _html(
+    data: ReportData,
+    part: str,
+    sheet_marks: Sequence[Sequence[tuple[int, str]]] = (),
+    context: dict[str, object] | None = None,
+) -> str:
+    context = _context(data) if context is None else context
+    return _env().get_template(TEMPLATE).render(part=part, sheet_marks=sheet_marks, **context)
 
 
 def render_laporan_pdf(data: ReportData) -> bytes:
-    """The laporan as PDF bytes (blocking; seconds for a full office)."""
+    """The laporan as PDF bytes (blocking; seconds for a full office).
+
+    WeasyPrint holds the layout of every page until the PDF is written, so one document of a
+    large office peaks at its whole size. It is made in two documents instead: Lampiran 1 (the
+    formulir, most of the pages) alone, then everything else with as many empty pages where
+    Lampiran 1 goes; those pages carry the running head, the page numbers and the bookmarks,
+    and Lampiran 1's pages are laid over them. The peak is the larger of the two.
+    """
+    import gc
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    context = _context(data)
+    sheets = _layout(_html(data, "sheets", context=context))
+    marks = [[(level, label) for level, label, *_ in page.bookmarks] for page in sheets.pages]
+    sheets_pdf = sheets.write_pdf()
+    del sheets
+    gc.collect()
+    main = _layout(_html(data, "main", marks, context))
+    start = next(i for i, page in enumerate(main.pages) if "lampiran-1" in page.anchors)
+    main_pdf = main.write_pdf()
+    del main
+    gc.collect()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(main_pdf)))
+    for i, page in enumerate(PdfReader(io.BytesIO(sheets_pdf)).pages):
+        writer.pages[start + i].merge_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _layout(html: str) -> Any:
+    """A laid-out WeasyPrint document of ``html``: data: URIs only, no network, no files."""
     from weasyprint import HTML  # heavy import, kept out of module import time
     from weasyprint.urls import URLFetcher
 
-    html = HTML(
-        string=render_laporan_html(data),
+    return HTML(
+        string=html,
         base_url=str(TEMPLATES / "laporan") + "/",
-        url_fetcher=URLFetcher(allowed_protocols={"data"}),  # no network, no local files
-    )
-    return html.write_pdf()
+        url_fetcher=URLFetcher(allowed_protocols={"data"}),
+    ).render()
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -292,13 +295,15 @@ def make_render_executor(max_workers: int = 1) -> ProcessPoolExecutor:
     """A process pool for PDF rendering (spawn: safe with threads and event loops).
 
     Workers die with the process that started them (``die_with_parent``), so a crashed bot
-    leaves no orphan renderer behind.
+    leaves no orphan renderer behind, and each renders one laporan only: WeasyPrint's peak
+    (hundreds of MiB for a large office) is never kept by a long-lived process.
     """
     return ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=die_with_parent,
         initargs=(os.getpid(),),
+        max_tasks_per_child=1,  # a fresh worker per laporan: its memory goes back to the system
     )
 
 

@@ -285,3 +285,21 @@ async def test_async_render_runs_in_worker_processes() -> None:
         assert len(PdfReader(io.BytesIO(again)).pages) == len(PdfReader(io.BytesIO(pdf)).pages)
     finally:
         pool.shutdown()
+
+
+@pytest.mark.pdf
+def test_outline_and_lampiran_1_laid_over_numbered_pages(data: ReportData, pdf: bytes) -> None:
+    """Lampiran 1 is rendered on its own and laid over numbered pages of the rest: its
+    pages keep the running head, the page numbers and a bookmark per section."""
+    reader = PdfReader(io.BytesIO(pdf))
+    marks = {}
+    for item in reader.outline:
+        for entry in item if isinstance(item, list) else [item]:
+            marks[flat(entry.title)] = reader.get_destination_page_number(entry)
+    lampiran = next(p for t, p in marks.items() if t.startswith("LAMPIRAN 1"))
+    for i, section in enumerate(data.sections):
+        page = marks[f"{chr(ord('A') + i)}. {section.nama}"]
+        assert page >= lampiran
+        text = flat(reader.pages[page].extract_text())
+        assert section.nama in text and "Laporan Pengukuran Kinerja Triwulan III 2026" in text
+        assert f"Halaman {page + 1} dari {len(reader.pages)}" in text
