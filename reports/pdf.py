@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -243,9 +243,6 @@ def render_laporan_pdf(data: ReportData) -> bytes:
     and Lampiran 1's pages are laid over them. The peak is the larger of the two.
     """
     import gc
-    import io
-
-    from pypdf import PdfReader, PdfWriter
 
     context = _context(data)
     sheets = _layout(_html(data, "sheets", context=context))
@@ -258,11 +255,48 @@ def render_laporan_pdf(data: ReportData) -> bytes:
     main_pdf = main.write_pdf()
     del main
     gc.collect()
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(main_pdf)))
-    for i, page in enumerate(PdfReader(io.BytesIO(sheets_pdf)).pages):
-        writer.pages[start + i].merge_page(page)
+    return _lay_over(main_pdf, sheets_pdf, start)
+
+
+def _lay_over(main_pdf: bytes, sheets_pdf: bytes, start: int) -> bytes:
+    """``main_pdf`` with each page of ``sheets_pdf`` drawn on its pages from ``start`` on.
+
+    Each sheet page becomes a form XObject with its own resources, drawn first on the empty
+    page (which keeps its running head and page number, and stays the page that the outline
+    and the table of contents point to). Nothing is parsed or renamed, so it takes a
+    fraction of a second where pypdf's ``merge_page`` would parse every content stream.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    final = PdfWriter(clone_from=PdfReader(io.BytesIO(main_pdf)))
+    for i, sheet in enumerate(PdfReader(io.BytesIO(sheets_pdf)).pages):
+        form = DecodedStreamObject()
+        form.set_data(sheet.get_contents().get_data())  # type: ignore[union-attr]
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): sheet.mediabox,
+                NameObject("/Resources"): sheet["/Resources"],
+            }
+        )
+        ref = final._add_object(form.flate_encode().clone(final))
+        target = final.pages[start + i]
+        resources = cast(DictionaryObject, target["/Resources"].get_object())
+        if "/XObject" not in resources:
+            resources[NameObject("/XObject")] = DictionaryObject()
+        xobjects = cast(DictionaryObject, resources["/XObject"].get_object())
+        name = f"/KbLampiran{i}"  # pages may share one resource dictionary
+        xobjects[NameObject(name)] = ref
+        content = DecodedStreamObject()
+        content.set_data(f"q {name} Do Q\n".encode() + target.get_contents().get_data())  # type: ignore[union-attr]
+        target[NameObject("/Contents")] = final._add_object(content.flate_encode())
+    final.compress_identical_objects()  # drops the empty pages' old content streams
     out = io.BytesIO()
-    writer.write(out)
+    final.write(out)
     return out.getvalue()
 
 
