@@ -303,3 +303,16 @@ def test_outline_and_lampiran_1_laid_over_numbered_pages(data: ReportData, pdf: 
         text = flat(reader.pages[page].extract_text())
         assert section.nama in text and "Laporan Pengukuran Kinerja Triwulan III 2026" in text
         assert f"Halaman {page + 1} dari {len(reader.pages)}" in text
+
+
+def test_each_laporan_gets_a_fresh_render_worker() -> None:
+    """A worker renders one laporan and exits, so its peak memory is never kept."""
+    import os
+
+    pool = make_render_executor()
+    try:
+        first = pool.submit(os.getpid).result(timeout=60)
+        second = pool.submit(os.getpid).result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert first != second
