@@ -17,11 +17,14 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from reports._fmt import (
+    NEUTRAL,
+    PALETTE,
     fmt_capaian,
     fmt_date,
     fmt_datetime,
@@ -173,6 +176,11 @@ def _context(data: ReportData) -> dict[str, object]:
     pk_groups = tuple(
         (g.sasaran, tuple((section_of[id(r)], r) for r in g.rows)) for g in _groups(all_rows)
     )
+    low_kodes = [
+        (lvl, [lr.row.kode for lr in low_rows if lr.row.predikat == lvl])
+        for lvl in data.predikat_levels
+        if lvl in data.low_predikat
+    ]
     kepala = data.office.kepala
     return {
         "data": data,
@@ -191,9 +199,16 @@ def _context(data: ReportData) -> dict[str, object]:
         "n_unmeasured": sum(1 for r in all_rows if r.capaian_sd is None),
         "has_tw_targets": has_tw_targets,
         "pk_groups": pk_groups,
+        "all_rows": all_rows,
+        "unmeasured_in": {
+            s.kode: sum(1 for r in s.rows if r.predikat is None) for s in data.sections
+        },
+        "low_kodes": [(lvl, kodes) for lvl, kodes in low_kodes if kodes],
         "tz_abbr": tz_abbr(data.tz),
         "fmt_dt": lambda dt: fmt_datetime(dt, data.tz),
-        "pcolor": lambda p: "#" + predikat_color(p, data.predikat_levels),
+        # a class per colour: an inline style on every cell costs WeasyPrint a CSS parse each
+        "pcolor": lambda p: predikat_color(p, data.predikat_levels),
+        "colors": (*PALETTE, NEUTRAL),
         "show_ranges": len(data.predikat_ranges) == len(data.predikat_levels),
         "ranged": [r for v in sections for g in v.groups for r in g.rows if r.sisi_rentang],
         "letter": _letter,
@@ -205,20 +220,96 @@ def _context(data: ReportData) -> dict[str, object]:
 
 def render_laporan_html(data: ReportData) -> str:
     """The laporan as a self-contained HTML document (CSS inlined, chart as inline SVG)."""
-    return _env().get_template(TEMPLATE).render(**_context(data))
+    return _html(data, "all")
+
+
+def _html(
+    data: ReportData,
+    part: str,
+    sheet_marks: Sequence[Sequence[tuple[int, str]]] = (),
+    context: dict[str, object] | None = None,
+) -> str:
+    context = _context(data) if context is None else context
+    return _env().get_template(TEMPLATE).render(part=part, sheet_marks=sheet_marks, **context)
 
 
 def render_laporan_pdf(data: ReportData) -> bytes:
-    """The laporan as PDF bytes (blocking; seconds for a full office)."""
+    """The laporan as PDF bytes (blocking; seconds for a full office).
+
+    WeasyPrint holds the layout of every page until the PDF is written, so one document of a
+    large office peaks at its whole size. It is made in two documents instead: Lampiran 1 (the
+    formulir, most of the pages) alone, then everything else with as many empty pages where
+    Lampiran 1 goes; those pages carry the running head, the page numbers and the bookmarks,
+    and Lampiran 1's pages are laid over them. The peak is the larger of the two.
+    """
+    import gc
+
+    context = _context(data)
+    sheets = _layout(_html(data, "sheets", context=context))
+    marks = [[(level, label) for level, label, *_ in page.bookmarks] for page in sheets.pages]
+    sheets_pdf = sheets.write_pdf()
+    del sheets
+    gc.collect()
+    main = _layout(_html(data, "main", marks, context))
+    start = next(i for i, page in enumerate(main.pages) if "lampiran-1" in page.anchors)
+    main_pdf = main.write_pdf()
+    del main
+    gc.collect()
+    return _lay_over(main_pdf, sheets_pdf, start)
+
+
+def _lay_over(main_pdf: bytes, sheets_pdf: bytes, start: int) -> bytes:
+    """``main_pdf`` with each page of ``sheets_pdf`` drawn on its pages from ``start`` on.
+
+    Each sheet page becomes a form XObject with its own resources, drawn first on the empty
+    page (which keeps its running head and page number, and stays the page that the outline
+    and the table of contents point to). Nothing is parsed or renamed, so it takes a
+    fraction of a second where pypdf's ``merge_page`` would parse every content stream.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    final = PdfWriter(clone_from=PdfReader(io.BytesIO(main_pdf)))
+    for i, sheet in enumerate(PdfReader(io.BytesIO(sheets_pdf)).pages):
+        form = DecodedStreamObject()
+        form.set_data(sheet.get_contents().get_data())  # type: ignore[union-attr]
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): sheet.mediabox,
+                NameObject("/Resources"): sheet["/Resources"],
+            }
+        )
+        ref = final._add_object(form.flate_encode().clone(final))
+        target = final.pages[start + i]
+        resources = cast(DictionaryObject, target["/Resources"].get_object())
+        if "/XObject" not in resources:
+            resources[NameObject("/XObject")] = DictionaryObject()
+        xobjects = cast(DictionaryObject, resources["/XObject"].get_object())
+        name = f"/KbLampiran{i}"  # pages may share one resource dictionary
+        xobjects[NameObject(name)] = ref
+        content = DecodedStreamObject()
+        content.set_data(f"q {name} Do Q\n".encode() + target.get_contents().get_data())  # type: ignore[union-attr]
+        target[NameObject("/Contents")] = final._add_object(content.flate_encode())
+    final.compress_identical_objects()  # drops the empty pages' old content streams
+    out = io.BytesIO()
+    final.write(out)
+    return out.getvalue()
+
+
+def _layout(html: str) -> Any:
+    """A laid-out WeasyPrint document of ``html``: data: URIs only, no network, no files."""
     from weasyprint import HTML  # heavy import, kept out of module import time
     from weasyprint.urls import URLFetcher
 
-    html = HTML(
-        string=render_laporan_html(data),
+    return HTML(
+        string=html,
         base_url=str(TEMPLATES / "laporan") + "/",
-        url_fetcher=URLFetcher(allowed_protocols={"data"}),  # no network, no local files
-    )
-    return html.write_pdf()
+        url_fetcher=URLFetcher(allowed_protocols={"data"}),
+    ).render()
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -238,13 +329,15 @@ def make_render_executor(max_workers: int = 1) -> ProcessPoolExecutor:
     """A process pool for PDF rendering (spawn: safe with threads and event loops).
 
     Workers die with the process that started them (``die_with_parent``), so a crashed bot
-    leaves no orphan renderer behind.
+    leaves no orphan renderer behind, and each renders one laporan only: WeasyPrint's peak
+    (hundreds of MiB for a large office) is never kept by a long-lived process.
     """
     return ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=die_with_parent,
         initargs=(os.getpid(),),
+        max_tasks_per_child=1,  # a fresh worker per laporan: its memory goes back to the system
     )
 
 

@@ -1,6 +1,11 @@
-"""The rekap workbook (Formulir Pengukuran Kinerja) built with openpyxl.
+"""The rekap workbook (Formulir Pengukuran Kinerja), streamed with openpyxl write-only mode.
 
 Decisions:
+- Written row by row (``Workbook(write_only=True)``): memory stays flat in the number of rows.
+  Each sheet is one function that appends its rows top to bottom through a :class:`Sheet`;
+  column widths, frozen panes and print titles are set before the first row.
+- Every cell style is a registered NamedStyle (see :class:`Styles`), so a cell costs a copy of
+  a small style array instead of font/fill/border lookups.
 - Every number is written as a numeric value, never a formula, so every viewer shows the same.
 - Targets and realisasi are stored exactly; capaian is stored already rounded HALF_UP to two
   decimals (what the laporan prints), so a viewer, a sum or a sort sees "97,89" and not
@@ -16,20 +21,24 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports._fmt import (
     DASH,
     NA,
+    NEUTRAL,
+    PALETTE,
     decimals_of,
     fmt_date,
     on_time_label,
@@ -55,16 +64,140 @@ SUBTITLE_FONT = Font(name="Calibri", size=11, bold=True)
 BODY_FONT = Font(name="Calibri", size=10)
 BOLD_FONT = Font(name="Calibri", size=10, bold=True)
 NOTE_FONT = Font(name="Calibri", size=9, italic=True)
+LINK_FONT = Font(name="Calibri", size=10, color="0563C1", underline="single")
+LATE_FONT = Font(name="Calibri", size=10, bold=True, color="C00000")
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+LEFT_CENTER = Alignment(horizontal="left", vertical="center")
 NUM_ALIGN = Alignment(vertical="top", horizontal="right")
 MID_ALIGN = Alignment(vertical="top", horizontal="center", wrap_text=True)
+NUMBER_FORMATS = ("#,##0", "#,##0.0", FMT_CAPAIAN)  # 0, 1 or 2 decimals
 
 NO_VERIFICATION = "tidak ada langkah verifikasi per lembar dalam SOP ini"
 NOTE = (
     "Keterangan: – = tidak diukur pada periode ini (belum dilaporkan atau tidak ada target). "
     "Capaian disimpan dan ditampilkan dengan pembulatan dua desimal."
 )
+_URL = re.compile(r"https?://\S+$")
+
+
+# ---------------------------------------------------------------- styles
+
+
+def _style_table() -> dict[str, NamedStyle]:
+    """Every cell style of the rekap, by name (names are shown in Excel's style gallery)."""
+
+    def style(name: str, font: Font = BODY_FONT, **kw: object) -> NamedStyle:
+        return NamedStyle(name=name, font=font, **kw)  # type: ignore[arg-type]
+
+    boxed = {"border": BORDER}
+    table = [
+        style("Rekap Judul", TITLE_FONT, alignment=LEFT_CENTER),
+        style("Rekap Subjudul", SUBTITLE_FONT, alignment=LEFT_CENTER),
+        style("Rekap Subjudul Kiri", SUBTITLE_FONT),
+        style("Rekap Catatan", NOTE_FONT),
+        style("Rekap Kepala Kolom", BOLD_FONT, fill=HEAD_FILL, alignment=WRAP_CENTER, **boxed),
+        style("Rekap Kelompok", fill=GROUP_FILL, **boxed),
+        style("Rekap Kelompok Teks", BOLD_FONT, fill=GROUP_FILL, alignment=WRAP_TOP, **boxed),
+        style("Rekap Total", fill=TOTAL_FILL, **boxed),
+        style("Rekap Total Teks", BOLD_FONT, fill=TOTAL_FILL, alignment=WRAP_TOP, **boxed),
+        style("Rekap Total Angka", BOLD_FONT, fill=TOTAL_FILL, alignment=NUM_ALIGN, **boxed),
+        style(
+            "Rekap Total Capaian",
+            BOLD_FONT,
+            fill=TOTAL_FILL,
+            alignment=NUM_ALIGN,
+            number_format=FMT_CAPAIAN,
+            **boxed,
+        ),
+        style("Rekap Tengah", alignment=MID_ALIGN, **boxed),
+        style("Rekap Teks", alignment=WRAP_TOP, **boxed),
+        style("Rekap Tautan", LINK_FONT, alignment=WRAP_TOP, **boxed),
+        style("Rekap Terlambat", LATE_FONT, alignment=MID_ALIGN, **boxed),
+        style("Rekap Angka", alignment=NUM_ALIGN, **boxed),
+        style("Rekap Waktu", alignment=MID_ALIGN, number_format=FMT_DATETIME, **boxed),
+    ]
+    table += [
+        style(f"Rekap Angka {places}", alignment=NUM_ALIGN, number_format=fmt, **boxed)
+        for places, fmt in enumerate(NUMBER_FORMATS)
+    ]
+    for color in (*PALETTE, NEUTRAL):
+        fill = PatternFill("solid", fgColor=color)
+        table.append(style(f"Rekap Predikat {color}", fill=fill, alignment=MID_ALIGN, **boxed))
+        table.append(
+            style(
+                f"Rekap Predikat {color} Tebal",
+                BOLD_FONT,
+                fill=fill,
+                alignment=MID_ALIGN,
+                **boxed,
+            )
+        )
+    return {s.name: s for s in table}
+
+
+class _Cell(Cell):
+    """A cell whose style id is fixed when it is made.
+
+    openpyxl looks the id up by hashing the cell's style array each time it writes a cell;
+    here the id of the named style is known in advance and stored in the cell.
+    """
+
+    __slots__ = ("style_id",)
+
+
+class Styles:
+    """The named styles of one workbook, and cells made with them.
+
+    Each NamedStyle is registered once, with its style array and cell-format id; a cell then
+    shares that array and id, which keeps a styled cell almost as cheap as a bare value.
+    """
+
+    def __init__(self, wb: Workbook) -> None:
+        self._styles: dict[str, tuple[StyleArray, int]] = {}
+        for name, named in _style_table().items():
+            wb.add_named_style(named)
+            array = named.as_tuple()
+            self._styles[name] = (array, wb._cell_styles.add(array))
+
+    def cell(self, ws: WriteOnlyWorksheet, value: object, style: str) -> Cell:
+        """One cell: strings are always plain strings, numbers always numbers."""
+        cell = _Cell(ws, 1, 1)
+        cell._style, cell.style_id = self._styles[style]
+        if isinstance(value, str):
+            cell._value = _clean_text(value)
+            cell.data_type = "s"  # never a formula, whatever the first character is
+        elif isinstance(value, Decimal):
+            cell._value = _excel_number(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            cell._value = value
+        elif isinstance(value, datetime):
+            cell.value = value.replace(tzinfo=None)
+        elif isinstance(value, bool) or value is None:
+            cell.value = value
+        else:
+            cell._value = _clean_text(str(value))
+            cell.data_type = "s"
+        return cell
+
+
+class _StreamedSheet(WriteOnlyWorksheet):
+    """A write-only sheet whose rows are lists of ready cells.
+
+    openpyxl's own ``_values_to_row`` first tries every item as a plain value and only takes
+    it as a cell after a ValueError (whose message formats the cell): a third of the time of
+    a styled row. The rows here are never plain values, so that detour is skipped.
+    """
+
+    def _values_to_row(self, values: Iterable[Cell | None], row_idx: int) -> Iterator[Cell]:
+        for col_idx, cell in enumerate(values, 1):
+            if cell is None:
+                continue
+            cell.column = col_idx
+            cell.row = row_idx
+            if cell.hyperlink is not None:
+                cell.hyperlink.ref = cell.coordinate
+            yield cell
 
 
 # ---------------------------------------------------------------- cell helpers
@@ -77,79 +210,11 @@ def _excel_number(x: Decimal | int | float) -> int | float:
 
 def _number_format(x: Decimal) -> str:
     """Shown with the decimals the chat and the PDF show: at most 2, trailing zeros dropped."""
-    places = decimals_of(round_half_up(Decimal(x)), 2)
-    return "#,##0" + ("." + "0" * places if places else "")
+    return NUMBER_FORMATS[decimals_of(round_half_up(Decimal(x)), 2)]
 
 
 def _clean_text(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_CELL_TEXT]
-
-
-def put(ws: Worksheet, row: int, col: int, value: object, **style: object) -> Cell:
-    """Write one cell safely: strings are always plain strings, numbers always numbers."""
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        cell.value = _clean_text(value)
-        cell.data_type = "s"  # never a formula, whatever the first character is
-    elif isinstance(value, bool) or value is None:
-        cell.value = value
-    elif isinstance(value, Decimal | int | float):
-        cell.value = _excel_number(value)
-    elif isinstance(value, datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = FMT_DATETIME
-    else:
-        cell.value = _clean_text(str(value))
-        cell.data_type = "s"
-    for key, val in style.items():
-        setattr(cell, key, val)
-    return cell
-
-
-def put_number(
-    ws: Worksheet,
-    row: int,
-    col: int,
-    value: Decimal | None,
-    empty: str = DASH,
-    *,
-    capaian: bool = False,
-) -> Cell:
-    """A target/realisasi (exact) or a capaian (rounded HALF_UP to 2 decimals) cell."""
-    if value is None:
-        return put(ws, row, col, empty, alignment=MID_ALIGN, font=BODY_FONT, border=BORDER)
-    if capaian:
-        cell = put(
-            ws, row, col, round_half_up(value), alignment=NUM_ALIGN, font=BODY_FONT, border=BORDER
-        )
-        cell.number_format = FMT_CAPAIAN
-    else:
-        cell = put(ws, row, col, value, alignment=NUM_ALIGN, font=BODY_FONT, border=BORDER)
-        cell.number_format = _number_format(value)
-    return cell
-
-
-def put_predikat(
-    ws: Worksheet,
-    row: int,
-    col: int,
-    predikat: str | None,
-    levels: tuple[str, ...],
-    *,
-    bold: bool = False,
-) -> Cell:
-    cell = put(
-        ws,
-        row,
-        col,
-        predikat or DASH,
-        alignment=MID_ALIGN,
-        font=BOLD_FONT if bold else BODY_FONT,
-        border=BORDER,
-    )
-    if predikat:
-        cell.fill = PatternFill("solid", fgColor=predikat_color(predikat, levels))
-    return cell
 
 
 def local_time(dt: datetime | None, tz: str) -> datetime | None:
@@ -163,55 +228,100 @@ class Column:
     wrap: bool = False  # free text that decides the row height
 
 
-def write_heading(ws: Worksheet, lines: Sequence[str], ncols: int) -> int:
-    """Title lines merged across the table width; returns the next free row."""
-    for i, text in enumerate(lines, start=1):
-        put(
-            ws,
-            i,
-            1,
-            text,
-            font=TITLE_FONT if i == 1 else SUBTITLE_FONT,
-            alignment=Alignment(horizontal="left", vertical="center"),
-        )
-        ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=ncols)
-    return len(lines) + 2
-
-
-def write_header(ws: Worksheet, row: int, columns: Sequence[Column]) -> None:
-    for col, spec in enumerate(columns, start=1):
-        put(
-            ws,
-            row,
-            col,
-            spec.header,
-            font=BOLD_FONT,
-            fill=HEAD_FILL,
-            border=BORDER,
-            alignment=WRAP_CENTER,
-        )
-        ws.column_dimensions[get_column_letter(col)].width = spec.width
-    longest = max(_lines(c.header, c.width) for c in columns)
-    ws.row_dimensions[row].height = max(30, 13 * longest + 4)
-
-
 def _lines(text: str, width: float) -> int:
     per_line = max(1.0, width * 1.15)
     return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
 
 
-def fit_row(ws: Worksheet, row: int, texts: Iterable[tuple[str, float]]) -> None:
-    """Estimate the height of a row of wrapped text (Excel does not auto-fit on open)."""
+def row_height(texts: Iterable[tuple[str, float]]) -> float:
+    """Estimated height of a row of wrapped text (Excel does not auto-fit on open)."""
     n = max((_lines(t, w) for t, w in texts if t), default=1)
-    ws.row_dimensions[row].height = max(15, 13 * n + 3)
+    return max(15, 13 * n + 3)
 
 
-def setup_print(ws: Worksheet, header_row: int, freeze: str, page_title: str) -> None:
+class Sheet:
+    """A write-only worksheet filled top to bottom, one ``add`` per row."""
+
+    def __init__(self, wb: Workbook, styles: Styles, title: str) -> None:
+        self.ws = _StreamedSheet(parent=wb, title=title)
+        wb._add_sheet(self.ws)
+        self.styles = styles
+        self.row = 0  # the last row written
+
+    def cell(self, value: object, style: str) -> Cell:
+        return self.styles.cell(self.ws, value, style)
+
+    def add(self, cells: list[Cell | None] | tuple[()] = (), height: float | None = None) -> int:
+        """Append the next row (``None`` leaves a cell empty); returns its number."""
+        self.row += 1
+        dims = self.ws.row_dimensions
+        if height is None:
+            self.ws.append(cells)
+            return self.row
+        # The row's XML attributes, as a RowDimension would give them (without building one);
+        # dropped once the row is written, so memory stays flat.
+        dict.__setitem__(dims, self.row, {"ht": f"{height:g}", "customHeight": "1"})
+        self.ws.append(cells)
+        dict.__delitem__(dims, self.row)
+        return self.row
+
+    def merge(self, row: int, first: int, last: int) -> None:
+        self.ws.merged_cells.add(f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}")
+
+
+def number_cell(
+    sheet: Sheet, value: Decimal | None, empty: str = DASH, *, capaian: bool = False
+) -> Cell:
+    """A target/realisasi (exact) or a capaian (rounded HALF_UP to 2 decimals) cell."""
+    if value is None:
+        return sheet.cell(empty, "Rekap Tengah")
+    if capaian:
+        return sheet.cell(round_half_up(value), "Rekap Angka 2")
+    places = decimals_of(round_half_up(Decimal(value)), 2)
+    return sheet.cell(value, f"Rekap Angka {places}")
+
+
+def predikat_cell(
+    sheet: Sheet, predikat: str | None, levels: tuple[str, ...], *, bold: bool = False
+) -> Cell:
+    if not predikat:
+        return sheet.cell(DASH, "Rekap Total Teks" if bold else "Rekap Tengah")
+    color = predikat_color(predikat, levels)
+    return sheet.cell(predikat, f"Rekap Predikat {color}" + (" Tebal" if bold else ""))
+
+
+def start_sheet(
+    sheet: Sheet,
+    lines: Sequence[str],
+    columns: Sequence[Column],
+    page_title: str,
+) -> int:
+    """Widths, print setup, the merged title lines and the column headings; returns the
+    heading row. Must run before any other row (write-only sheets stream their top first)."""
+    ws = sheet.ws
+    ncols = len(columns)
+    header_row = len(lines) + 2
+    for col, spec in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = spec.width
+    setup_print(ws, header_row, f"A{header_row + 1}", page_title)
+    for i, text in enumerate(lines, start=1):
+        row = sheet.add([sheet.cell(text, "Rekap Judul" if i == 1 else "Rekap Subjudul")])
+        sheet.merge(row, 1, ncols)
+    sheet.add()
+    longest = max(_lines(c.header, c.width) for c in columns)
+    sheet.add(
+        [sheet.cell(c.header, "Rekap Kepala Kolom") for c in columns],
+        height=max(30, 13 * longest + 4),
+    )
+    return header_row
+
+
+def setup_print(ws: WriteOnlyWorksheet, header_row: int, freeze: str, page_title: str) -> None:
     """Freeze the heading, repeat it on every printed page, A4 landscape, fit to width."""
     ws.freeze_panes = freeze
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -272,7 +382,8 @@ def section_columns(data: ReportData) -> list[Column]:
     return cols
 
 
-def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> None:
+def write_section(sheet: Sheet, data: ReportData, section: SectionReport) -> None:
+    """One seksi's Formulir Pengukuran Kinerja: rows grouped by sasaran, then the average."""
     columns = section_columns(data)
     ncols = len(columns)
     widths = [c.width for c in columns]
@@ -286,94 +397,82 @@ def _write_section(ws: Worksheet, data: ReportData, section: SectionReport) -> N
         )
         + f" · Diverifikasi oleh: {_verifier(data, section)}"
     )
-    row = write_heading(
-        ws,
+    start_sheet(
+        sheet,
         [
             f"FORMULIR PENGUKURAN KINERJA {data.period_label.upper()}",
             f"{section.nama} — {data.office.nama}, {data.office.kabupaten}",
             sub,
         ],
-        ncols,
+        columns,
+        f"{section.nama} — {data.period_label}",
     )
-    header_row = row
-    write_header(ws, header_row, columns)
-    row += 1
     levels = data.predikat_levels
+    wrapped = (1, 2, ncols - 3, ncols - 2, ncols - 1)
+    cell = sheet.cell
     for sasaran, items in group_by_sasaran(section.rows):
-        put(ws, row, 1, "", fill=GROUP_FILL, border=BORDER)
-        put(
-            ws,
-            row,
-            2,
-            f"Sasaran: {sasaran}",
-            font=BOLD_FONT,
-            fill=GROUP_FILL,
-            border=BORDER,
-            alignment=WRAP_TOP,
+        row = sheet.add(
+            [
+                cell("", "Rekap Kelompok"),
+                cell(f"Sasaran: {sasaran}", "Rekap Kelompok Teks"),
+                *[cell("", "Rekap Kelompok") for _ in range(ncols - 2)],
+            ]
         )
-        ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncols)
-        row += 1
+        sheet.merge(row, 2, ncols)
         for item in items:
-            _write_indicator(ws, row, data, item, levels)
-            fit_row(
-                ws,
-                row,
-                [
-                    (item.indikator, widths[1]),
-                    (item.satuan, widths[2]),
-                    (item.kendala, widths[-3]),
-                    (item.upaya, widths[-2]),
-                    (item.penanggung_jawab, widths[-1]),
-                ],
+            texts = (
+                item.indikator,
+                item.satuan,
+                item.kendala,
+                item.upaya,
+                item.penanggung_jawab,
             )
-            row += 1
+            sheet.add(
+                indicator_cells(sheet, data, item, levels),
+                height=row_height(zip(texts, (widths[i] for i in wrapped), strict=True)),
+            )
     # Section average
-    put(ws, row, 1, "", fill=TOTAL_FILL, border=BORDER)
-    put(
-        ws,
-        row,
-        2,
-        f"Rata-rata capaian {section.nama}",
-        font=BOLD_FONT,
-        fill=TOTAL_FILL,
-        border=BORDER,
-        alignment=WRAP_TOP,
-    )
-    for col in range(3, ncols + 1):
-        put(ws, row, col, "", fill=TOTAL_FILL, border=BORDER)
-    avg = put_number(ws, row, 8, section.average_capaian, NA, capaian=True)
-    avg.font, avg.fill = BOLD_FONT, TOTAL_FILL
-    pred_col = next(i for i, c in enumerate(columns, 1) if c.header == "Predikat")
-    put_predikat(ws, row, pred_col, section.predikat, levels, bold=True)
-    row += 2
-    put(ws, row, 1, NOTE, font=NOTE_FONT)
-    setup_print(ws, header_row, f"A{header_row + 1}", f"{section.nama} — {data.period_label}")
+    pred_col = next(i for i, c in enumerate(columns) if c.header == "Predikat")
+    cells: list[Cell | None] = [cell("", "Rekap Total") for _ in range(ncols)]
+    cells[1] = cell(f"Rata-rata capaian {section.nama}", "Rekap Total Teks")
+    if section.average_capaian is None:
+        cells[7] = cell(NA, "Rekap Total Teks")
+    else:
+        cells[7] = cell(round_half_up(section.average_capaian), "Rekap Total Capaian")
+    cells[pred_col] = predikat_cell(sheet, section.predikat, levels, bold=True)
+    sheet.add(cells)
+    sheet.add()
+    sheet.add([cell(NOTE, "Rekap Catatan")])
 
 
-def _write_indicator(
-    ws: Worksheet, row: int, data: ReportData, item: IndicatorRow, levels: tuple[str, ...]
-) -> None:
-    put(ws, row, 1, item.no, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-    for col, text in ((2, item.indikator), (3, item.satuan)):
-        put(ws, row, col, text, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-    put_number(ws, row, 4, item.target_tahunan)
-    put_number(ws, row, 5, item.target_sd)
-    put_number(ws, row, 6, item.realisasi_tw)
-    put_number(ws, row, 7, item.realisasi_sd)
-    put_number(ws, row, 8, item.capaian_sd, NA, capaian=True)
-    put_number(ws, row, 9, item.capaian_tahunan, NA, capaian=True)
-    col = 10
+def indicator_cells(
+    sheet: Sheet, data: ReportData, item: IndicatorRow, levels: tuple[str, ...]
+) -> list[Cell | None]:
+    """The cells of one indicator row of a section sheet, left to right."""
+    cell = sheet.cell
+    cells = [
+        cell(item.no, "Rekap Tengah"),
+        cell(item.indikator, "Rekap Teks"),
+        cell(item.satuan, "Rekap Teks"),
+        number_cell(sheet, item.target_tahunan),
+        number_cell(sheet, item.target_sd),
+        number_cell(sheet, item.realisasi_tw),
+        number_cell(sheet, item.realisasi_sd),
+        number_cell(sheet, item.capaian_sd, NA, capaian=True),
+        number_cell(sheet, item.capaian_tahunan, NA, capaian=True),
+    ]
     if data.is_annual:
         for i in range(len(data.quarter_labels)):
             value = item.trend[i] if i < len(item.trend) else None
-            put_number(ws, row, col, value, NA, capaian=True)
-            col += 1
-    put_predikat(ws, row, col, item.predikat, levels)
-    for offset, text in enumerate((item.kendala, item.upaya, item.penanggung_jawab), 1):
-        put(ws, row, col + offset, text, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
+            cells.append(number_cell(sheet, value, NA, capaian=True))
+    cells.append(predikat_cell(sheet, item.predikat, levels))
+    for text in (item.kendala, item.upaya, item.penanggung_jawab):
+        cells.append(cell(text, "Rekap Teks"))
+    return cells
 
 
-def _write_summary(ws: Worksheet, data: ReportData) -> None:
+def write_summary(sheet: Sheet, data: ReportData) -> None:
+    """Ringkasan: one row per seksi, the office total, then the averages per sasaran."""
     levels = data.predikat_levels
     abbr = tz_abbr(data.tz)
     columns = [
@@ -392,226 +491,172 @@ def _write_summary(ws: Worksheet, data: ReportData) -> None:
         Column(f"Diverifikasi pada ({abbr})", 16),
     ]
     ncols = len(columns)
-    row = write_heading(
-        ws,
+    start_sheet(
+        sheet,
         [
             "REKAPITULASI PENGUKURAN KINERJA",
             f"{data.office.nama.upper()} — {data.office.kabupaten.upper()}",
             data.period_label,
         ],
-        ncols,
-    )
-    header_row = row
-    write_header(ws, header_row, columns)
-    row += 1
-    first_level_col = 8
-    for i, section in enumerate(data.sections, start=1):
-        put(ws, row, 1, i, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(ws, row, 2, section.kode, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(ws, row, 3, section.nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-        put(ws, row, 4, section.kepala_nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-        put(ws, row, 5, len(section.rows), font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
-        put_number(ws, row, 6, section.average_capaian, NA, capaian=True)
-        put_predikat(ws, row, 7, section.predikat, levels)
-        for j, level in enumerate(levels):
-            put(
-                ws,
-                row,
-                first_level_col + j,
-                section.predikat_counts.get(level, 0),
-                font=BODY_FONT,
-                border=BORDER,
-                alignment=NUM_ALIGN,
-            )
-        col = first_level_col + len(levels)
-        not_measured = sum(1 for r in section.rows if r.predikat is None)
-        put(ws, row, col, not_measured, font=BODY_FONT, border=BORDER, alignment=NUM_ALIGN)
-        who_and_when = (
-            (local_time(section.submitted_at, data.tz) or DASH, MID_ALIGN),
-            (section.submitted_by or DASH, WRAP_TOP),
-            (_verifier(data, section), WRAP_TOP),
-            (local_time(section.verified_at, data.tz) or DASH, MID_ALIGN),
-        )
-        for offset, (value, alignment) in enumerate(who_and_when, start=1):
-            put(ws, row, col + offset, value, font=BODY_FONT, border=BORDER, alignment=alignment)
-        fit_row(
-            ws,
-            row,
-            [
-                (section.nama, 34),
-                (section.kepala_nama, 28),
-                (section.submitted_by or "", 26),
-                (section.verified_by or "", 26),
-            ],
-        )
-        row += 1
-    # Office total
-    for col in range(1, ncols + 1):
-        put(ws, row, col, "", fill=TOTAL_FILL, border=BORDER)
-    put(
-        ws,
-        row,
-        3,
-        f"{data.office.nama} (seluruh indikator)",
-        font=BOLD_FONT,
-        fill=TOTAL_FILL,
-        border=BORDER,
-        alignment=WRAP_TOP,
-    )
-    put(
-        ws,
-        row,
-        5,
-        sum(len(s.rows) for s in data.sections),
-        font=BOLD_FONT,
-        fill=TOTAL_FILL,
-        border=BORDER,
-        alignment=NUM_ALIGN,
-    )
-    cell = put_number(ws, row, 6, data.office_average, NA, capaian=True)
-    cell.font, cell.fill = BOLD_FONT, TOTAL_FILL
-    put_predikat(ws, row, 7, data.office_predikat, levels, bold=True)
-    for j, level in enumerate(levels):
-        put(
-            ws,
-            row,
-            first_level_col + j,
-            sum(s.predikat_counts.get(level, 0) for s in data.sections),
-            font=BOLD_FONT,
-            fill=TOTAL_FILL,
-            border=BORDER,
-            alignment=NUM_ALIGN,
-        )
-    put(
-        ws,
-        row,
-        first_level_col + len(levels),
-        sum(1 for r in data.all_rows if r.predikat is None),
-        font=BOLD_FONT,
-        fill=TOTAL_FILL,
-        border=BORDER,
-        alignment=NUM_ALIGN,
-    )
-    row += 2
-    # Sasaran averages
-    put(ws, row, 1, "Rata-rata capaian per sasaran", font=SUBTITLE_FONT)
-    row += 1
-    for col, text in ((1, "No"), (2, "Sasaran"), (6, "Rata-rata capaian (%)")):
-        put(
-            ws, row, col, text, font=BOLD_FONT, fill=HEAD_FILL, border=BORDER, alignment=WRAP_CENTER
-        )
-    ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
-    ws.row_dimensions[row].height = 30
-    row += 1
-    for i, (sasaran, avg) in enumerate(data.sasaran_averages, start=1):
-        put(ws, row, 1, i, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(ws, row, 2, sasaran, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-        ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
-        put_number(ws, row, 6, avg, NA, capaian=True)
-        row += 1
-    row += 1
-    put(ws, row, 1, NOTE, font=NOTE_FONT)
-    setup_print(
-        ws,
-        header_row,
-        f"A{header_row + 1}",
+        columns,
         f"Rekapitulasi Pengukuran Kinerja — {data.period_label}",
     )
-
-
-def _write_evidence(ws: Worksheet, data: ReportData) -> None:
-    columns = [
-        Column("No", 5),
-        Column("Seksi / Subbagian", 30, wrap=True),
-        Column("Kode", 9),
-        Column("Indikator", 50, wrap=True),
-        Column("Bukti dukung (nama berkas / tautan)", 60, wrap=True),
-    ]
-    row = write_heading(
-        ws,
+    cell = sheet.cell
+    for i, section in enumerate(data.sections, start=1):
+        not_measured = sum(1 for r in section.rows if r.predikat is None)
+        submitted_at = local_time(section.submitted_at, data.tz)
+        verified_at = local_time(section.verified_at, data.tz)
+        sheet.add(
+            [
+                cell(i, "Rekap Tengah"),
+                cell(section.kode, "Rekap Tengah"),
+                cell(section.nama, "Rekap Teks"),
+                cell(section.kepala_nama, "Rekap Teks"),
+                cell(len(section.rows), "Rekap Angka"),
+                number_cell(sheet, section.average_capaian, NA, capaian=True),
+                predikat_cell(sheet, section.predikat, levels),
+                *[cell(section.predikat_counts.get(lvl, 0), "Rekap Angka") for lvl in levels],
+                cell(not_measured, "Rekap Angka"),
+                cell(submitted_at, "Rekap Waktu") if submitted_at else cell(DASH, "Rekap Tengah"),
+                cell(section.submitted_by or DASH, "Rekap Teks"),
+                cell(_verifier(data, section), "Rekap Teks"),
+                cell(verified_at, "Rekap Waktu") if verified_at else cell(DASH, "Rekap Tengah"),
+            ],
+            height=row_height(
+                [
+                    (section.nama, 34),
+                    (section.kepala_nama, 28),
+                    (section.submitted_by or "", 26),
+                    (section.verified_by or "", 26),
+                ]
+            ),
+        )
+    # Office total
+    total: list[Cell | None] = [cell("", "Rekap Total") for _ in range(ncols)]
+    total[2] = cell(f"{data.office.nama} (seluruh indikator)", "Rekap Total Teks")
+    total[4] = cell(sum(len(s.rows) for s in data.sections), "Rekap Total Angka")
+    if data.office_average is None:
+        total[5] = cell(NA, "Rekap Total Teks")
+    else:
+        total[5] = cell(round_half_up(data.office_average), "Rekap Total Capaian")
+    total[6] = predikat_cell(sheet, data.office_predikat, levels, bold=True)
+    for j, level in enumerate(levels):
+        count = sum(s.predikat_counts.get(level, 0) for s in data.sections)
+        total[7 + j] = cell(count, "Rekap Total Angka")
+    unmeasured = sum(1 for r in data.all_rows if r.predikat is None)
+    total[7 + len(levels)] = cell(unmeasured, "Rekap Total Angka")
+    sheet.add(total)
+    sheet.add()
+    # Sasaran averages
+    sheet.add([cell("Rata-rata capaian per sasaran", "Rekap Subjudul Kiri")])
+    row = sheet.add(
         [
-            "DAFTAR BUKTI DUKUNG",
-            f"{data.office.nama} — {data.period_label}",
+            cell("No", "Rekap Kepala Kolom"),
+            cell("Sasaran", "Rekap Kepala Kolom"),
+            None,
+            None,
+            None,
+            cell("Rata-rata capaian (%)", "Rekap Kepala Kolom"),
         ],
-        len(columns),
+        height=30,
     )
-    header_row = row
-    write_header(ws, header_row, columns)
-    row += 1
+    sheet.merge(row, 2, 5)
+    for i, (sasaran, avg) in enumerate(data.sasaran_averages, start=1):
+        row = sheet.add(
+            [
+                cell(i, "Rekap Tengah"),
+                cell(sasaran, "Rekap Teks"),
+                None,
+                None,
+                None,
+                number_cell(sheet, avg, NA, capaian=True),
+            ]
+        )
+        sheet.merge(row, 2, 5)
+    sheet.add()
+    sheet.add([cell(NOTE, "Rekap Catatan")])
+
+
+def write_evidence(sheet: Sheet, data: ReportData) -> None:
+    """Bukti: one row per piece of evidence (or one "none yet" row per indicator)."""
+    start_sheet(
+        sheet,
+        ["DAFTAR BUKTI DUKUNG", f"{data.office.nama} — {data.period_label}"],
+        [
+            Column("No", 5),
+            Column("Seksi / Subbagian", 30, wrap=True),
+            Column("Kode", 9),
+            Column("Indikator", 50, wrap=True),
+            Column("Bukti dukung (nama berkas / tautan)", 60, wrap=True),
+        ],
+        f"Daftar Bukti Dukung — {data.period_label}",
+    )
+    cell = sheet.cell
     n = 0
     for section in data.sections:
         for item in section.rows:
             for evidence in item.evidence or ("(belum ada bukti dukung)",):
                 n += 1
-                put(ws, row, 1, n, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-                put(ws, row, 2, section.nama, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-                put(ws, row, 3, item.kode, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-                put(ws, row, 4, item.indikator, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-                cell = put(ws, row, 5, evidence, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
-                if re.match(r"https?://\S+$", evidence):
-                    cell.hyperlink = evidence
-                    cell.font = Font(name="Calibri", size=10, color="0563C1", underline="single")
-                fit_row(ws, row, [(section.nama, 30), (item.indikator, 50), (evidence, 60)])
-                row += 1
-    setup_print(ws, header_row, f"A{header_row + 1}", f"Daftar Bukti Dukung — {data.period_label}")
+                link = cell(evidence, "Rekap Teks")
+                if _URL.match(evidence):
+                    link = cell(evidence, "Rekap Tautan")
+                    link.hyperlink = evidence
+                sheet.add(
+                    [
+                        cell(n, "Rekap Tengah"),
+                        cell(section.nama, "Rekap Teks"),
+                        cell(item.kode, "Rekap Teks"),
+                        cell(item.indikator, "Rekap Teks"),
+                        link,
+                    ],
+                    height=row_height([(section.nama, 30), (item.indikator, 50), (evidence, 60)]),
+                )
 
 
-def _write_history(ws: Worksheet, data: ReportData) -> None:
-    columns = [
-        Column("No", 5),
-        Column(f"Waktu ({tz_abbr(data.tz)})", 17),
-        Column("Nama", 30, wrap=True),
-        Column("Jabatan", 30, wrap=True),
-        Column("Tindakan", 34, wrap=True),
-        Column("Catatan", 40, wrap=True),
-        Column("Ketepatan waktu", 13),
-    ]
-    row = write_heading(
-        ws,
+def write_history(sheet: Sheet, data: ReportData) -> None:
+    """Riwayat: every step of the approval chain, oldest first."""
+    start_sheet(
+        sheet,
         [
             "RIWAYAT PROSES PENGUMPULAN DAN PENGUKURAN DATA KINERJA",
             f"{data.office.nama} — {data.period_label}",
         ],
-        len(columns),
+        [
+            Column("No", 5),
+            Column(f"Waktu ({tz_abbr(data.tz)})", 17),
+            Column("Nama", 30, wrap=True),
+            Column("Jabatan", 30, wrap=True),
+            Column("Tindakan", 34, wrap=True),
+            Column("Catatan", 40, wrap=True),
+            Column("Ketepatan waktu", 13),
+        ],
+        f"Riwayat Proses — {data.period_label}",
     )
-    header_row = row
-    write_header(ws, header_row, columns)
-    row += 1
+    cell = sheet.cell
     for i, entry in enumerate(data.history, start=1):
-        put(ws, row, 1, i, font=BODY_FONT, border=BORDER, alignment=MID_ALIGN)
-        put(
-            ws,
-            row,
-            2,
-            local_time(entry.at, data.tz),
-            font=BODY_FONT,
-            border=BORDER,
-            alignment=MID_ALIGN,
-        )
-        for col, text in (
-            (3, entry.actor),
-            (4, entry.role_title),
-            (5, entry.action),
-            (6, entry.note),
-        ):
-            put(ws, row, col, text, font=BODY_FONT, border=BORDER, alignment=WRAP_TOP)
         late = entry.on_time is False
-        put(
-            ws,
-            row,
-            7,
-            on_time_label(entry.on_time, entry.late_days),
-            border=BORDER,
-            alignment=MID_ALIGN,
-            font=Font(name="Calibri", size=10, bold=late, color="C00000" if late else None),
+        sheet.add(
+            [
+                cell(i, "Rekap Tengah"),
+                cell(local_time(entry.at, data.tz), "Rekap Waktu"),
+                cell(entry.actor, "Rekap Teks"),
+                cell(entry.role_title, "Rekap Teks"),
+                cell(entry.action, "Rekap Teks"),
+                cell(entry.note, "Rekap Teks"),
+                cell(
+                    on_time_label(entry.on_time, entry.late_days),
+                    "Rekap Terlambat" if late else "Rekap Tengah",
+                ),
+            ],
+            height=row_height(
+                [
+                    (entry.actor, 30),
+                    (entry.role_title, 30),
+                    (entry.action, 34),
+                    (entry.note, 40),
+                ]
+            ),
         )
-        fit_row(
-            ws,
-            row,
-            [(entry.actor, 30), (entry.role_title, 30), (entry.action, 34), (entry.note, 40)],
-        )
-        row += 1
-    setup_print(ws, header_row, f"A{header_row + 1}", f"Riwayat Proses — {data.period_label}")
 
 
 def _verifier(data: ReportData, section: SectionReport) -> str:
@@ -623,15 +668,14 @@ def _verifier(data: ReportData, section: SectionReport) -> str:
 
 def build_rekap(data: ReportData) -> bytes:
     """The rekap workbook: Ringkasan, one sheet per section, Bukti, Riwayat."""
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "Ringkasan"
+    wb = Workbook(write_only=True)
+    styles = Styles(wb)
     taken = {"ringkasan", "bukti", "riwayat"}
-    _write_summary(summary, data)
+    write_summary(Sheet(wb, styles, "Ringkasan"), data)
     for section in data.sections:
-        _write_section(wb.create_sheet(sheet_title(section.kode, taken)), data, section)
-    _write_evidence(wb.create_sheet("Bukti"), data)
-    _write_history(wb.create_sheet("Riwayat"), data)
+        write_section(Sheet(wb, styles, sheet_title(section.kode, taken)), data, section)
+    write_evidence(Sheet(wb, styles, "Bukti"), data)
+    write_history(Sheet(wb, styles, "Riwayat"), data)
     write_value_history(wb, data)
     wb.properties.title = f"Rekap Pengukuran Kinerja {data.period_label} {data.office.nama}"
     wb.properties.creator = "Kinerja Bot"

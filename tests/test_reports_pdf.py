@@ -154,12 +154,34 @@ def test_bab_iv_lists_every_low_indicator(data: ReportData, pages: list[str]) ->
     low = [r for r in data.all_rows if r.predikat in data.low_predikat]
     assert {r.predikat for r in low} == {"Sedang", "Rendah", "Sangat Rendah"}
     assert f"terdapat {len(low)} indikator" in bab4
-    for row in low:
-        assert has(bab4, row.indikator)
+    for row in low:  # by kode: the indicator's full row is in Lampiran 1
+        assert has(bab4, row.kode)
         assert has(bab4, row.kendala)
         assert has(bab4, row.upaya)
+        assert not has(bab4, row.indikator)
     high = [r for r in data.all_rows if r.predikat == "Sangat Tinggi" and r.kendala]
     assert high and not any(has(bab4, r.kendala) for r in high)
+
+
+@pytest.mark.pdf
+def test_each_indicator_is_printed_once(data: ReportData, pages: list[str]) -> None:
+    """Its full row is in Lampiran 1; the chapters refer to it by kode or count it (the
+    analysis of 3.4 may name the best and the worst of a sasaran in its prose)."""
+    squeezed = [re.sub(r"\s+", "", p) for p in pages]
+    analysis = page_of(pages, "3.4 Analisis Capaian per Sasaran", start=4)
+    bab4 = page_of(pages, "BAB IV KENDALA DAN UPAYA")
+    lampiran = page_of(pages, "LAMPIRAN 1 FORMULIR PENGUKURAN KINERJA")
+    before = "".join(squeezed[:analysis]) + "".join(squeezed[bab4:lampiran])
+    appendix = "".join(squeezed[lampiran:])
+    for row in data.all_rows:
+        name = re.sub(r"\s+", "", row.indikator)
+        assert name not in before, row.kode
+        assert appendix.count(name) == 1, row.kode
+    chapters = " ".join(pages[:lampiran])
+    for level in data.predikat_levels:  # Tabel 3.2 counts them per section instead
+        assert level in chapters
+    low = [r for r in data.all_rows if r.predikat in data.low_predikat]
+    assert all(has(chapters, r.kode) for r in low)
 
 
 @pytest.mark.pdf
@@ -263,3 +285,34 @@ async def test_async_render_runs_in_worker_processes() -> None:
         assert len(PdfReader(io.BytesIO(again)).pages) == len(PdfReader(io.BytesIO(pdf)).pages)
     finally:
         pool.shutdown()
+
+
+@pytest.mark.pdf
+def test_outline_and_lampiran_1_laid_over_numbered_pages(data: ReportData, pdf: bytes) -> None:
+    """Lampiran 1 is rendered on its own and laid over numbered pages of the rest: its
+    pages keep the running head, the page numbers and a bookmark per section."""
+    reader = PdfReader(io.BytesIO(pdf))
+    marks = {}
+    for item in reader.outline:
+        for entry in item if isinstance(item, list) else [item]:
+            marks[flat(entry.title)] = reader.get_destination_page_number(entry)
+    lampiran = next(p for t, p in marks.items() if t.startswith("LAMPIRAN 1"))
+    for i, section in enumerate(data.sections):
+        page = marks[f"{chr(ord('A') + i)}. {section.nama}"]
+        assert page >= lampiran
+        text = flat(reader.pages[page].extract_text())
+        assert section.nama in text and "Laporan Pengukuran Kinerja Triwulan III 2026" in text
+        assert f"Halaman {page + 1} dari {len(reader.pages)}" in text
+
+
+def test_each_laporan_gets_a_fresh_render_worker() -> None:
+    """A worker renders one laporan and exits, so its peak memory is never kept."""
+    import os
+
+    pool = make_render_executor()
+    try:
+        first = pool.submit(os.getpid).result(timeout=60)
+        second = pool.submit(os.getpid).result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert first != second

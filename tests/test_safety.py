@@ -253,8 +253,10 @@ async def test_render_workers_die_when_the_bot_is_killed(tmp_path):
         import os, sys, time
         from reports.pdf import make_render_executor
         pool = make_render_executor()
-        pid = pool.submit(os.getpid).result(timeout=60)
-        print(pid, flush=True)
+        pool.submit(time.sleep, 600)  # busy: a worker that finished its one task exits
+        while not pool._processes:
+            time.sleep(0.05)  # waiting for the pool to start its worker
+        print(next(iter(pool._processes)), flush=True)
         time.sleep(600)
         """
     )
