@@ -42,6 +42,7 @@ FULL = {
     "province_offices": 250,
     "province_web": 3,
     "province_active": 200,
+    "province_profile_s": 60,
 }
 QUICK = {
     "kasi": 20,
@@ -55,6 +56,7 @@ QUICK = {
     "province_offices": 5,
     "province_web": 2,
     "province_active": 10,
+    "province_profile_s": 0,
 }
 FIGURES = (
     "inbound",
@@ -91,6 +93,7 @@ def _figures(sizes: dict[str, int], workdir: Path) -> dict[str, Figure]:
             offices=sizes["province_offices"],
             web=sizes["province_web"],
             active=sizes["province_active"],
+            profile=sizes["province_profile_s"],
         )
         return await province.measure(url, plan, workdir)
 

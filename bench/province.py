@@ -34,6 +34,7 @@ import difflib
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -94,6 +95,9 @@ class Plan:
     step_timeout: float = 120.0
     settle_timeout: float = 180.0
     floor_people: int = 1_000
+    #: Seconds of ``py-spy record`` on a surviving web worker and the pekerja (0: none; needs
+    #: py-spy beside the interpreter or on PATH, and ptrace rights).
+    profile: float = 0.0
 
 
 # ---------------------------------------------------------------------------------- emulator
@@ -233,6 +237,65 @@ async def _wait(check: Callable[[], Any], what: str, timeout: float = 120.0) -> 
         if loop.time() > deadline:
             raise TimeoutError(f"province bench: gave up waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------- profiling
+
+
+def _py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+async def profile(proc: BotProc, seconds: float, out: Path) -> dict[str, Any]:
+    """``py-spy record`` (idle included) on one process; where its samples were."""
+    spy = _py_spy()
+    if spy is None or proc.proc is None:
+        return {"error": "py-spy not found"}
+    args = ["record", "--pid", str(proc.proc.pid), "--duration", str(int(seconds))]
+    args += ["--idle", "--rate", "50", "--format", "raw", "--output", str(out), "--nonblocking"]
+    run = await asyncio.create_subprocess_exec(
+        spy, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await run.communicate()
+    if run.returncode != 0 or not out.exists():
+        return {"error": err.decode(errors="replace")[-300:]}
+    return summarise(out.read_text(encoding="utf-8"))
+
+
+#: Where a sample is a thread waiting: the event loop's select, a pool thread's queue or lock.
+_IDLE = ("selectors.py", "threading.py", "queue.py")
+
+
+def summarise(raw: str, top: int = 8) -> dict[str, Any]:
+    """Shares of samples: idle in the event loop's select, and the busiest frames of our code
+    (inclusive) and of anything (self)."""
+    total = idle = 0
+    ours: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        total += n
+        if any(f"({where}:" in frames[-1] for where in _IDLE):
+            idle += n
+            continue
+        leaves[frames[-1]] += n
+        for frame in set(frames):
+            if any(f"({d}/" in frame for d in ("bot", "flows", "storage", "handlers")):
+                ours[frame] += n
+    share = {k: round(v / total, 3) for k, v in leaves.most_common(top)} if total else {}
+    return {
+        "samples": total,
+        "idle_share": round(idle / total, 3) if total else 0.0,
+        "top_self": share,
+        "top_ours_inclusive": (
+            {k: round(v / total, 3) for k, v in ours.most_common(top)} if total else {}
+        ),
+    }
 
 
 # ---------------------------------------------------------------------------------- the data
@@ -557,7 +620,15 @@ async def run(url: str, plan: Plan, workdir: Path) -> dict[str, Any]:
         pg0 = await _pg_cpu(db)
         self0 = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
+        spies = [
+            asyncio.create_task(profile(p, plan.profile, workdir / f"{p.name}.pyspy.txt"))
+            for p in (webs[-1], worker)
+            if plan.profile > 0
+        ]
         tally, wall = await crowd(emu, people, plan, halfway)
+        profiles = dict(
+            zip([webs[-1].name, worker.name], await asyncio.gather(*spies), strict=False)
+        )
         settle_t0 = time.perf_counter()
         await _wait(lambda: _settled(db, emu), "inbox and outbox to drain", plan.settle_timeout)
         settle_s = time.perf_counter() - settle_t0
@@ -601,6 +672,7 @@ async def run(url: str, plan: Plan, workdir: Path) -> dict[str, Any]:
         "tracebacks_in_logs": errors,
         "counts": counts,
         "database": stored,
+        "profile": profiles,
         "reference_transcript": reference,
     }
 

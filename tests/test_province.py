@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.province import compare, normalised
+from bench.province import compare, normalised, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,3 +76,19 @@ def test_tiny_province_run_loses_doubles_and_reorders_nothing(tmp_path: Path) ->
     assert set(run["database"]["outbox"]) == {"sent"}
     assert run["database"]["inbox"] == {"done": 50 * 5}
     assert "province lost" in done.stdout
+
+
+def test_profile_summary_separates_waiting_from_work() -> None:
+    raw = "\n".join(
+        [
+            "run (asyncio/runners.py:118);select (selectors.py:468) 70",
+            "run (asyncio/runners.py:118);_worker (concurrent/futures/thread.py:81);"
+            "wait (threading.py:320) 10",
+            "run (asyncio/runners.py:118);drain (bot/workers/delivery.py:96);"
+            "execute (asyncpg/connection.py:300) 20",
+        ]
+    )
+    summary = summarise(raw)
+    assert summary["samples"] == 100 and summary["idle_share"] == 0.8
+    assert summary["top_self"] == {"execute (asyncpg/connection.py:300)": 0.2}
+    assert summary["top_ours_inclusive"] == {"drain (bot/workers/delivery.py:96)": 0.2}
