@@ -52,6 +52,7 @@ def test_tiny_province_run_loses_doubles_and_reorders_nothing(tmp_path: Path) ->
             "--province-offices=5",
             "--province-web=2",
             "--province-active=10",
+            "--province-profile-s=0",
             f"--out={tmp_path}",
         ],
         cwd=ROOT,
