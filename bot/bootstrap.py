@@ -217,6 +217,7 @@ async def run_telegram(
                 if work:
                     await reminders.start()
                 await stop.wait()
+                _raise_what_stopped(tasks)
             finally:
                 reminders.stop()
                 await leader.release()
@@ -241,6 +242,21 @@ async def run_telegram(
     log.info("bot stopped")
 
 
+def _raise_what_stopped(tasks: list[asyncio.Task[None]]) -> None:
+    """The poller ended by itself (displaced, 409 Conflict, token refused): the bot stops with
+    its error, explained to the operator."""
+    from bot.failures import ExitCode, Failure
+    from handlers.telegram_intake import NotThePoller
+
+    for task in tasks:
+        if task.get_name() != "polling" or not task.done() or task.cancelled():
+            continue
+        if (error := task.exception()) is not None:
+            if isinstance(error, NotThePoller):
+                raise Failure(ExitCode.POLLER, "poller_ganda") from error
+            raise error
+
+
 #: The one entry point; the old name stays for callers.
 run = run_telegram
 
@@ -260,6 +276,7 @@ async def _telegram(  # noqa: ANN202
     """Telegram for the duration of the block: updates are committed to the inbox (our own
     getUpdates loop, or the webhook server) before they are acknowledged, then handled. Without
     ``receive`` (a ``pekerja`` process) it only sends."""
+    from bot.poller_guard import PollerGuard
     from handlers.telegram import CHANNEL, TelegramInbox, TelegramSender, build_application
     from handlers.telegram_intake import ALLOWED_UPDATES, TelegramPoller, TelegramWebhook
 
@@ -272,6 +289,7 @@ async def _telegram(  # noqa: ANN202
     delivery.senders[CHANNEL] = TelegramSender(app)
     intake.handlers[CHANNEL] = TelegramInbox(app.bot, core)
     webhook: TelegramWebhook | None = None
+    guard: PollerGuard | None = None
     async with app:
         me = await app.bot.get_me()
         log.info("bot @%s started", me.username)
@@ -297,11 +315,17 @@ async def _telegram(  # noqa: ANN202
                 "webhook mode, listening on %s:%s", settings.webhook_listen, settings.webhook_port
             )
         elif receive:
+            guard = PollerGuard(db, clock)
+            await guard.acquire()  # a second poller on this database stops here, explained
             await app.bot.delete_webhook(drop_pending_updates=False)
-            poller = TelegramPoller(app.bot, db, clock, on_stored=intake.notify)
-            tasks.append(asyncio.create_task(poller.run(stop), name="polling"))
+            poller = TelegramPoller(app.bot, db, clock, on_stored=intake.notify, keep=guard.holds)
+            polling = asyncio.create_task(poller.run(stop), name="polling")
+            polling.add_done_callback(lambda _: stop.set())  # its error stops the bot
+            tasks.append(polling)
         try:
             yield app
         finally:
             if webhook is not None:
                 await webhook.stop()
+            if guard is not None:
+                await guard.release()

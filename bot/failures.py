@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     TOKEN = 6  # the Bot API rejected TELEGRAM_TOKEN
     NETWORK = 7  # the Bot API cannot be reached
     CHECK = 8  # `periksa` found at least one problem
+    POLLER = 9  # another process polls Telegram (this database, or Telegram's 409 Conflict)
     INTERNAL = 70  # a bug: the traceback (with --debug) is for the developers
     INTERRUPTED = 130  # Ctrl-C
 
@@ -107,7 +108,7 @@ def explain(exc: BaseException, *, base_url: str, database_url: str, listen: str
         if isinstance(item, tg_error.InvalidToken):
             return Failure(ExitCode.TOKEN, "token_ditolak", server=server_of(base_url))
         if isinstance(item, tg_error.Conflict):
-            return Failure(ExitCode.TOKEN, "token_dipakai")
+            return Failure(ExitCode.POLLER, "token_dipakai")
         if isinstance(item, tg_error.NetworkError):
             return Failure(ExitCode.NETWORK, "jaringan", server=server_of(base_url))
     url = safe_database_url(database_url)

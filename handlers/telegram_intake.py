@@ -11,7 +11,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -41,19 +41,53 @@ async def store_updates(db: Database, clock: Clock, updates: list[Any]) -> tuple
                 log.error("update without an id ignored")
                 continue
             highest = update_id if highest is None else max(highest, update_id)
-            if await inbox.store(session, CHANNEL, str(update_id), raw, clock.now()):
-                new += 1
+            stored = await inbox.store(
+                session, CHANNEL, str(update_id), raw, clock.now(), chat=chat_of(raw)
+            )
+            new += stored
     return highest, new
 
 
-class TelegramPoller:
-    """Our own ``getUpdates`` loop: the offset moves only past committed updates."""
+def chat_of(raw: dict[str, Any]) -> str | None:
+    """Whose update this is (the sender's user id, else the chat's id), for per-chat order."""
+    for kind in ("message", "edited_message", "callback_query"):
+        body = raw.get(kind)
+        if not isinstance(body, dict):
+            continue
+        sender = body.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return str(sender["id"])
+        chat = body.get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return str(chat["id"])
+    return None
 
-    def __init__(self, bot: Bot, db: Database, clock: Clock, on_stored: Callable[[], None]) -> None:
+
+class NotThePoller(Exception):
+    """Another process polls for this database now: this one must stop polling."""
+
+
+class TelegramPoller:
+    """Our own ``getUpdates`` loop: the offset moves only past committed updates.
+
+    ``keep`` (when given) runs before every poll and answers whether this process may still
+    poll (:class:`NotThePoller` ends the loop when not); a 409 Conflict (another consumer of
+    this token) ends it too: the two would only keep ending each other's polls.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        clock: Clock,
+        on_stored: Callable[[], None],
+        keep: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self.bot = bot
         self.db = db
         self.clock = clock
         self.on_stored = on_stored
+        self.keep = keep
         self.offset: int | None = None
 
     async def poll_once(self) -> int:
@@ -75,17 +109,19 @@ class TelegramPoller:
         delay = 1.0
         while not stop.is_set():
             try:
+                if self.keep is not None and not await self.keep():
+                    raise NotThePoller
                 await self.poll_once()
                 delay = 1.0
                 continue
-            except (InvalidToken, Forbidden):
+            except (InvalidToken, Forbidden, NotThePoller):
                 raise
             except RetryAfter as exc:
                 wait = exc.retry_after
                 pause = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
             except Conflict:
-                log.warning("another getUpdates is running; waiting")
-                pause = 5.0
+                log.error("another process polls this bot (409 Conflict); this one stops")
+                raise
             except NetworkError as exc:
                 log.warning("polling failed (%s); retrying in %.0f s", type(exc).__name__, delay)
                 pause, delay = delay, min(delay * 2, 60.0)

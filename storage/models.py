@@ -308,7 +308,10 @@ class InboxItem(Base):
     """
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("channel", "key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "key"),
+        Index("ix_inbox_status_channel_chat", "status", "channel", "chat", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -320,6 +323,11 @@ class InboxItem(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Who sent it (a chat or user id): one chat's rows are handled one at a time, in order.
+    chat: Mapped[str | None] = mapped_column(String(64))
+    #: The worker handling it now, until when (a lease: a dead worker's claim expires).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Acting(Base):
@@ -391,6 +399,19 @@ class DocumentJob(Base):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The worker rendering it, until when; without a holder, the time of the next retry.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Lease(Base):
+    """A named lease one process holds at a time (the Telegram poller on SQLite)."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 __all__ = [
@@ -405,6 +426,7 @@ __all__ = [
     "Identity",
     "InboundSeen",
     "InboxItem",
+    "Lease",
     "Indicator",
     "InviteCode",
     "Office",

@@ -5,6 +5,12 @@ outside any transaction and off the event loop (a process pool in production); o
 transaction stores the file, logs the archive hash of a final document and queues one
 document message per recipient. A job is a row: after a crash it is picked up again, and an
 attempt that never finished still counts, so a job that kills the renderer cannot loop.
+
+Any number of workers (processes) may drain the same jobs: an attempt is a lease on the row
+(``claimed_by`` / ``claim_until``, taken with ``FOR UPDATE SKIP LOCKED``), so a job is
+rendered by one worker at a time; a dead worker's job is taken over when its lease expires,
+and only the holder of the lease stores the result. Between attempts ``claim_until`` (with
+no holder) is the time of the next retry.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.workers.drainer import Drainer
@@ -35,6 +41,7 @@ from reports.pdf import make_render_executor, render_laporan_pdf
 from reports.xlsx import build_rekap
 from storage import outbox
 from storage.db import Database
+from storage.leases import worker_id
 from storage.models import Cycle, DocumentJob, Event, Office, Person, StoredFile
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 RETRY_SECONDS = 30  # first retry after 30 s, then 60 s
 MAX_NAME = 200  # StoredFile.file_name
+#: How long one attempt holds its job: longer than any render takes.
+LEASE = timedelta(minutes=10)
 
 Renderer = Callable[[Any], bytes]
 #: Module-level functions, so a process pool can pickle them.
@@ -63,6 +72,7 @@ class DocumentWorker(Drainer):
         clock: Clock,
         executor: Executor | None = None,
         on_outbox: Callable[[], None] | None = None,
+        holder: str | None = None,
     ) -> None:
         super().__init__()
         self.db = db
@@ -70,24 +80,20 @@ class DocumentWorker(Drainer):
         self.executor = executor
         self.on_outbox = on_outbox or (lambda: None)
         self.renderers: dict[str, Renderer] = dict(RENDERERS)
-        self._not_before: dict[int, datetime] = {}
+        self.holder = holder or worker_id()
 
     async def drain(self) -> int:
-        """Try every pending job that is due; returns how many were attempted."""
-        now = self.clock.now()
+        """Try every pending job that is due and free; returns how many were attempted."""
         async with self.db.transaction() as session:
             ids = list(
                 await session.scalars(
                     select(DocumentJob.id)
-                    .where(DocumentJob.status == "pending")
+                    .where(DocumentJob.status == "pending", _free(self.clock.now()))
                     .order_by(DocumentJob.id)
                 )
             )
         handled = 0
         for job_id in ids:
-            due = self._not_before.get(job_id)
-            if due is not None and due > now:
-                continue
             if await self._process(job_id):
                 handled += 1
         return handled
@@ -149,8 +155,7 @@ class DocumentWorker(Drainer):
         job.recipients = rest
         if rest:
             return False
-        job.status, job.done_at, job.error = "done", self.clock.now(), ""
-        self._not_before.pop(job.id, None)
+        _finish(job, "done", self.clock.now(), "")
         log.info("document job %s superseded by the final document", job.id)
         return True
 
@@ -182,24 +187,30 @@ class DocumentWorker(Drainer):
         assert office is not None
         now = self.clock.now()
         job.file_id = int(archived.data["file_id"])
-        job.status, job.done_at, job.error = "done", now, ""
+        _finish(job, "done", now, "")
         await _send(session, job, job.file_id, office.nama, now)
-        self._not_before.pop(job.id, None)
         log.info("document job %s reuses archived file %s", job.id, job.file_id)
         self.on_outbox()
         return True
 
     async def _claim(self, job_id: int) -> bool:
-        """Count the attempt before it starts; a job that used up its attempts fails."""
+        """Take the job's lease and count the attempt before it starts (False when another
+        worker holds it or it is not due); a job that used up its attempts fails."""
+        now = self.clock.now()
         async with self.db.transaction() as session:
-            job = await session.get(DocumentJob, job_id)
-            if job is None or job.status != "pending":
+            job = await session.scalar(
+                select(DocumentJob)
+                .where(DocumentJob.id == job_id, DocumentJob.status == "pending", _free(now))
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
                 return False
             if job.attempts >= MAX_ATTEMPTS:
                 await self._give_up(session, job, job.error or "attempt did not finish")
                 give_up = True
             else:
                 job.attempts += 1
+                job.claimed_by, job.claim_until = self.holder, now + LEASE
                 give_up = False
         if give_up:
             self.on_outbox()
@@ -209,8 +220,9 @@ class DocumentWorker(Drainer):
     async def _store(self, job_id: int, data: ReportData | EsakipData, content: bytes) -> None:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            job = await session.get(DocumentJob, job_id)
-            if job is None or job.status != "pending":
+            job = await session.get(DocumentJob, job_id, with_for_update=True)
+            if job is None or job.status != "pending" or job.claimed_by != self.holder:
+                log.info("document job %s: another worker took it over; result dropped", job_id)
                 return
             cycle = await session.get(Cycle, job.cycle_id)
             assert cycle is not None
@@ -228,9 +240,7 @@ class DocumentWorker(Drainer):
             session.add(stored)
             await session.flush()
             job.file_id = stored.id
-            job.status = "done"
-            job.done_at = now
-            job.error = ""
+            _finish(job, "done", now, "")
             if job.final:
                 session.add(
                     Event(
@@ -250,7 +260,6 @@ class DocumentWorker(Drainer):
                 )
             office_name = data.office if isinstance(data, EsakipData) else data.office.nama
             await _send(session, job, stored.id, office_name, now)
-        self._not_before.pop(job_id, None)
         log.info("document job %s done: %s (%d bytes)", job_id, stored.file_name, len(content))
         self.on_outbox()
 
@@ -258,8 +267,8 @@ class DocumentWorker(Drainer):
         now = self.clock.now()
         gave_up = False
         async with self.db.transaction() as session:
-            job = await session.get(DocumentJob, job_id)
-            if job is None or job.status != "pending":
+            job = await session.get(DocumentJob, job_id, with_for_update=True)
+            if job is None or job.status != "pending" or job.claimed_by != self.holder:
                 return
             job.error = error[:1000]
             if job.attempts >= MAX_ATTEMPTS:
@@ -267,17 +276,14 @@ class DocumentWorker(Drainer):
                 gave_up = True
             else:
                 delay = RETRY_SECONDS * 2 ** max(job.attempts - 1, 0)
-                self._not_before[job_id] = now + timedelta(seconds=delay)
+                job.claimed_by, job.claim_until = None, now + timedelta(seconds=delay)
         if gave_up:
             self.on_outbox()
 
     async def _give_up(self, session: AsyncSession, job: DocumentJob, error: str) -> None:
         """Mark the job failed and tell each recipient politely."""
         now = self.clock.now()
-        job.status = "failed"
-        job.error = error[:1000]
-        job.done_at = now
-        self._not_before.pop(job.id, None)
+        _finish(job, "failed", now, error[:1000])
         people = {
             p.id: p
             for p in await session.scalars(
@@ -327,6 +333,16 @@ async def _send(
         ],
         now,
     )
+
+
+def _free(now: datetime):  # noqa: ANN202
+    """No worker holds the job and its retry time (if any) has come."""
+    return or_(DocumentJob.claim_until.is_(None), DocumentJob.claim_until <= now)
+
+
+def _finish(job: DocumentJob, status: str, now: datetime, error: str) -> None:
+    job.status, job.done_at, job.error = status, now, error
+    job.claimed_by, job.claim_until = None, None
 
 
 def _fit(name: str) -> str:
