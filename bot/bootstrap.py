@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from bot.settings import Settings
 from bot.workers.delivery import Delivery
 from bot.workers.inbox import InboxWorker
+from bot.workers.ratelimit import channel_limiters
 from flows.chat import admin_cmds, ask, cycle_cmds, deadline_cmds, onboarding, rekap_cmd, worksheet
 from flows.core import texts
 from flows.core.context import Clock, SystemClock
@@ -174,7 +175,15 @@ async def run_telegram(
     clock = clock or make_clock()
     db = Database(settings.database_url)
     await upgrade(db.engine)
-    delivery = Delivery(db, {}, clock, patience=timedelta(hours=settings.delivery_patience_hours))
+    delivery = Delivery(
+        db,
+        {},
+        clock,
+        patience=timedelta(hours=settings.delivery_patience_hours),
+        limiters=channel_limiters(settings.delivery_workers),
+        concurrency=settings.delivery_concurrency,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+    )
     # Documents render in a separate process; a new document's messages wake the delivery.
     documents = DocumentWorker(db, clock, make_render_executor(), on_outbox=delivery.notify)
 
@@ -281,8 +290,6 @@ async def _telegram(  # noqa: ANN202
     from handlers.telegram_intake import ALLOWED_UPDATES, TelegramPoller, TelegramWebhook
 
     assert settings.telegram_token is not None
-    # Delivery handles a 429 itself (that chat waits); PTB's limiter would log each at ERROR.
-    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     app = build_application(
         settings.telegram_token.get_secret_value(), settings.bot_api_url, settings.bot_file_url
     )

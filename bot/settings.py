@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = 1_000_000
     #: Network errors and server errors are retried this long before an operator is told.
     delivery_patience_hours: float = 72.0
+    #: How many processes deliver (``jalan --peran pekerja`` or ``semua``) on one database:
+    #: each sends at most its share of the bot-wide limit (Telegram: 30/s divided by this).
+    delivery_workers: int = 1
+    #: Chats one delivery process sends to at the same time (each chat still strictly in order).
+    delivery_concurrency: int = 8
+    #: A delivery process's claim on a chat lasts this long; a dead process's chats are taken
+    #: over by another after it (a crash may repeat the sends it had not yet marked).
+    delivery_lease_seconds: float = 60.0
     #: Handled inbox rows, seen update keys, sent outbox rows and spent button tokens older
     #: than this many days are pruned (the event log and stored files never are).
     retention_days: int = 30

@@ -15,7 +15,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from flows.core.messages import Inbound, InboundFile
 from flows.core.router import Core
@@ -37,13 +37,14 @@ MAX_TEXT = 4096
 
 
 def build_application(token: str, api_url: str, file_url: str) -> Application:
-    """The PTB application, used only as the Bot API client (we poll and dispatch ourselves)."""
+    """The PTB application, used only as the Bot API client (we poll and dispatch ourselves).
+
+    No PTB rate limiter: the delivery worker's own (``bot.workers.ratelimit``) paces sends."""
     return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_url)
         .base_file_url(file_url)
-        .rate_limiter(AIORateLimiter())
         .updater(None)
         .build()
     )

@@ -288,6 +288,10 @@ class Outbox(Base):
     external_message_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: The delivery worker whose lease covers this row (the head of its chat) until
+    #: ``claim_until``; an expired lease is anyone's to take over.
+    claimed_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class InboundSeen(Base):
