@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "0124"
-down_revision = "0111"
+down_revision = "0123"
 branch_labels = None
 depends_on = None
 
