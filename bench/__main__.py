@@ -43,6 +43,7 @@ FULL = {
     "province_web": 3,
     "province_active": 200,
     "province_profile_s": 60,
+    "province_budget_s": 0,
 }
 QUICK = {
     "kasi": 20,
@@ -57,6 +58,7 @@ QUICK = {
     "province_web": 2,
     "province_active": 10,
     "province_profile_s": 0,
+    "province_budget_s": 0,
 }
 FIGURES = (
     "inbound",
@@ -94,6 +96,7 @@ def _figures(sizes: dict[str, int], workdir: Path) -> dict[str, Figure]:
             web=sizes["province_web"],
             active=sizes["province_active"],
             profile=sizes["province_profile_s"],
+            budget_s=sizes["province_budget_s"],
         )
         return await province.measure(url, plan, workdir)
 

@@ -95,6 +95,9 @@ class Plan:
     step_timeout: float = 120.0
     settle_timeout: float = 180.0
     floor_people: int = 1_000
+    #: Stop starting new people after this many seconds (0: everyone plays); the worker is
+    #: then killed at half of this time if half the people are not done before.
+    budget_s: float = 0.0
     #: Seconds of ``py-spy record`` on a surviving web worker and the pekerja (0: none; needs
     #: py-spy beside the interpreter or on PATH, and ptrace rights).
     profile: float = 0.0
@@ -304,6 +307,7 @@ def summarise(raw: str, top: int = 8) -> dict[str, Any]:
 @dataclass
 class Seeded:
     kasi: list[int]  # chat ids
+    office_of: dict[int, int]  # Kasi chat id -> office id
     chain: dict[int, tuple[int, str]]  # chat id -> (office id, role)
     first_office_kasi: list[int]
 
@@ -334,7 +338,8 @@ async def seed_province(db: Database, plan: Plan) -> Seeded:
     kasi = [int(chat) for chat, role, _ in rows if role == "kasi"]
     chain = {int(chat): (office, role) for chat, role, office in rows if role != "kasi"}
     first = min(office for _, _, office in rows)
-    return Seeded(kasi, chain, [int(c) for c, r, o in rows if r == "kasi" and o == first])
+    office_of = {int(chat): office for chat, role, office in rows if role == "kasi"}
+    return Seeded(kasi, office_of, chain, [c for c in kasi if office_of[c] == first])
 
 
 # ---------------------------------------------------------------------------------- the people
@@ -346,6 +351,7 @@ class Tally:
     updates: int = 0
     unanswered: int = 0  # steps whose answer never came (lost)
     finished: int = 0
+    played: list[int] = field(default_factory=list)  # chats whose script started
 
 
 async def person(emu: RecordingEmulator, chat: int, tally: Tally, timeout: float) -> bool:
@@ -387,22 +393,28 @@ async def crowd(
     plan: Plan,
     halfway: Callable[[], Any] | None = None,
 ) -> tuple[Tally, float]:
-    """Everyone's script, ``active`` at a time; ``halfway`` runs when half are done."""
+    """Everyone's script in order, ``active`` at a time, no one new after ``budget_s``;
+    ``halfway`` runs once, when half are done (or half the budget has passed)."""
     tally = Tally()
     queue = list(reversed(chats))
     half = len(chats) // 2
     done = 0
     side: list[asyncio.Task[Any]] = []
+    t0 = time.perf_counter()
+
+    def over(share: float) -> bool:
+        return plan.budget_s > 0 and time.perf_counter() - t0 >= plan.budget_s * share
 
     async def lane() -> None:
         nonlocal done
-        while queue:
-            await person(emu, queue.pop(), tally, plan.step_timeout)
+        while queue and not over(1.0):
+            chat = queue.pop()
+            tally.played.append(chat)
+            await person(emu, chat, tally, plan.step_timeout)
             done += 1
-            if done == half and halfway is not None:
+            if halfway is not None and not side and (done >= half or over(0.5)):
                 side.append(asyncio.create_task(halfway()))
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(min(plan.active, len(chats)))))
     wall = time.perf_counter() - t0
     await asyncio.gather(*side)
@@ -429,7 +441,11 @@ def compare(actual: list[str], expected: list[str]) -> tuple[int, int, int]:
     return lost, doubled, max(0, common - in_order)
 
 
-def count_all(emu: RecordingEmulator, seeded: Seeded, reference: list[str]) -> dict[str, Any]:
+def count_all(
+    emu: RecordingEmulator, seeded: Seeded, reference: list[str], offices: set[int]
+) -> dict[str, Any]:
+    """Lost, doubled and out-of-order messages of the Kasi in ``seeded.kasi`` and of the
+    chain of ``offices`` (those whose every Kasi played)."""
     lost = doubled = disorder = 0
     bad_chats: list[int] = []
     for chat in seeded.kasi:
@@ -438,8 +454,9 @@ def count_all(emu: RecordingEmulator, seeded: Seeded, reference: list[str]) -> d
         if any(triple):
             bad_chats.append(chat)
     by_role: dict[str, list[int]] = defaultdict(list)
-    for chat, (_, role) in seeded.chain.items():
-        by_role[role].append(chat)
+    for chat, (office, role) in seeded.chain.items():
+        if office in offices:
+            by_role[role].append(chat)
     chain_expected: dict[str, int] = {}
     for role, chats in by_role.items():
         common = Counter(tuple(normalised(emu.log[c])) for c in chats).most_common(1)[0][0]
@@ -636,7 +653,14 @@ async def run(url: str, plan: Plan, workdir: Path) -> dict[str, Any]:
         cpu = {p.name: round(p.cpu() - cpu0[p.name], 1) for p in procs}
         cpu["postgres"] = round(await _pg_cpu(db) - pg0, 1)
         cpu["harness"] = round(self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime, 1)
-        counts = count_all(emu, Seeded(people, seeded.chain, []), reference)
+        played = set(tally.played) | {warm}
+        whole = {o for o in set(seeded.office_of.values())} - {
+            seeded.office_of[c] for c in seeded.kasi if c not in played
+        }
+        counts = count_all(
+            emu, Seeded(tally.played, seeded.office_of, seeded.chain, []), reference, whole
+        )
+        counts["offices_all_played"] = len(whole)
         counts["lost"] += tally.unanswered
         counts["unanswered_steps"] = tally.unanswered
         stored = await db_counts(db)
@@ -655,6 +679,7 @@ async def run(url: str, plan: Plan, workdir: Path) -> dict[str, Any]:
     return {
         "plan": plan.__dict__,
         "people": len(people),
+        "played": len(tally.played),
         "offices": plan.offices,
         "updates": tally.updates,
         "wall_s": wall,
@@ -680,13 +705,14 @@ async def run(url: str, plan: Plan, workdir: Path) -> dict[str, Any]:
 async def measure(url: str, plan: Plan, workdir: Path) -> list[Result]:
     """The province figures beside the stub-webhook floor of the same run."""
     out = await run(url, plan, workdir)
-    people = list(range(seed.CHAT_BASE, seed.CHAT_BASE + min(plan.floor_people, out["people"])))
+    played = out["played"]
+    people = list(range(seed.CHAT_BASE, seed.CHAT_BASE + min(plan.floor_people, played)))
     base, base_wall = await floor(plan, people)
     base_rate = base.updates / base_wall
     base_lat = sorted(base.latencies)
     size = (
-        f"{out['people']:,} people, {plan.offices} offices, {plan.web} web workers"
-        f"{', 1 SIGKILLed' if plan.kill else ''}"
+        f"{played:,} of {out['people'] + 1:,} people submitting, {plan.offices} offices, "
+        f"{plan.web} web workers{', 1 SIGKILLed' if plan.kill else ''}"
     )
     what = "same crowd, emulator and proxy; stub webhook answering at once"
     c = out["counts"]
