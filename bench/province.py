@@ -268,6 +268,8 @@ async def profile(proc: BotProc, seconds: float, out: Path) -> dict[str, Any]:
 
 #: Where a sample is a thread waiting: the event loop's select, a pool thread's queue or lock.
 _IDLE = ("selectors.py", "threading.py", "queue.py")
+#: Frames under which everything runs (left out of "our busiest frames").
+_ENTRY = ("(bot/cli.py:", "(bot/offline/clocked.py:", "(bot/workers/drainer.py:")
 
 
 def summarise(raw: str, top: int = 8) -> dict[str, Any]:
@@ -288,7 +290,9 @@ def summarise(raw: str, top: int = 8) -> dict[str, Any]:
             continue
         leaves[frames[-1]] += n
         for frame in set(frames):
-            if any(f"({d}/" in frame for d in ("bot", "flows", "storage", "handlers")):
+            if any(f"({d}/" in frame for d in ("bot", "flows", "storage", "handlers")) and not any(
+                entry in frame for entry in _ENTRY
+            ):
                 ours[frame] += n
     share = {k: round(v / total, 3) for k, v in leaves.most_common(top)} if total else {}
     return {
