@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -315,6 +316,13 @@ class InboxItem(Base):
     __table_args__ = (
         UniqueConstraint("channel", "key"),
         Index("ix_inbox_status_channel_chat", "status", "channel", "chat", "id"),
+        #: The claim's scan: pending rows by id, without walking every handled row.
+        Index(
+            "ix_inbox_pending",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

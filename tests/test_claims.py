@@ -289,3 +289,68 @@ def test_the_lease_outlives_a_poll():
     from handlers.telegram_intake import POLL_TIMEOUT
 
     assert timedelta(seconds=3 * POLL_TIMEOUT) < LEASE_TTL
+
+
+async def test_a_crashed_pollers_lease_on_this_host_is_not_waited_out(db):
+    """After a crash (SIGKILL) the restarted bot polls at once: the holder's process is gone."""
+    import socket
+
+    from storage import leases
+
+    dead = dead_holder()
+    alive = f"{socket.gethostname()[:50]}:{os.getppid()}:abcdef12"
+    assert leases.gone(dead) and not leases.gone(alive)
+    assert not leases.gone("other-host:" + dead.split(":", 1)[1])
+    now = clock()
+    async with db.transaction() as s:
+        assert await leases.take(s, "telegram-poller", dead, now.now(), LEASE_TTL)
+    guard = PollerGuard(db, now)
+    if guard.sqlite:
+        await guard.acquire()  # not refused: the dead holder's lease is taken over
+        await guard.release()
+
+
+def dead_holder() -> str:
+    """The claim name of a process of this host that has exited."""
+    import socket
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return f"{socket.gethostname()[:50]}:{done.stdout.strip()}:abcdef12"
+
+
+async def test_a_restarted_bot_takes_back_its_crashed_predecessors_claims_at_once(
+    db: Database,
+    office: dict[str, int],  # noqa: F811
+) -> None:
+    now = FakeClock(START)
+    job_id = await ask(db, now, office["cycle"], "rekap", [office["camat"]])
+    await store_updates(db, now, [text_update(1, 7, "a")])
+    dead, elsewhere = dead_holder(), "other-host:1:abcdef12"
+    async with db.transaction() as s:
+        await inbox.claim(s, ["telegram"], now.now(), dead)
+        job = await s.get(DocumentJob, job_id)
+        assert job is not None
+        job.attempts, job.claimed_by, job.claim_until = 1, dead, now.now() + timedelta(hours=1)
+    handled: list[int] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        handled.append(payload["update_id"])
+
+    assert await InboxWorker(db, {"telegram": handler}, now).drain() == 1  # no lease waited out
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        worker = DocumentWorker(db, now, pool)
+        worker.renderers["rekap"] = counting([])
+        assert await worker.drain() == 1
+    assert handled == [1] and (await job_row(db, job_id)).status == "done"
+    # A claim of another host's process is never presumed dead: it expires.
+    await store_updates(db, now, [text_update(2, 8, "b")])
+    async with db.transaction() as s:
+        await inbox.claim(s, ["telegram"], now.now(), elsewhere)
+    assert await InboxWorker(db, {"telegram": handler}, now).drain() == 0

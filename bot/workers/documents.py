@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.workers.drainer import Drainer
@@ -41,7 +41,7 @@ from reports.pdf import make_render_executor, render_laporan_pdf
 from reports.xlsx import build_rekap
 from storage import outbox
 from storage.db import Database
-from storage.leases import worker_id
+from storage.leases import free_claims_of_the_gone, worker_id
 from storage.models import Cycle, DocumentJob, Event, Office, Person, StoredFile
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,14 @@ class DocumentWorker(Drainer):
         self.on_outbox = on_outbox or (lambda: None)
         self.renderers: dict[str, Renderer] = dict(RENDERERS)
         self.holder = holder or worker_id()
+        self.fresh = True
 
     async def drain(self) -> int:
         """Try every pending job that is due and free; returns how many were attempted."""
         async with self.db.transaction() as session:
+            if self.fresh:  # the first drain: a crashed predecessor's jobs come back now
+                await free_claims_of_the_gone(session, DocumentJob)
+                self.fresh = False
             ids = list(
                 await session.scalars(
                     select(DocumentJob.id)
@@ -335,7 +339,7 @@ async def _send(
     )
 
 
-def _free(now: datetime):  # noqa: ANN202
+def _free(now: datetime) -> ColumnElement[bool]:
     """No worker holds the job and its retry time (if any) has come."""
     return or_(DocumentJob.claim_until.is_(None), DocumentJob.claim_until <= now)
 

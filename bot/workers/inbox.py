@@ -20,7 +20,7 @@ from flows.core.context import Clock
 from handlers.ports import UnreadableUpdate
 from storage import inbox
 from storage.db import Database
-from storage.leases import worker_id
+from storage.leases import free_claims_of_the_gone, worker_id
 from storage.models import InboxItem
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,17 @@ class InboxWorker(Drainer):
         self.clock = clock
         self.holder = holder or worker_id()
         self.batch = batch
+        self.fresh = True
 
     async def drain(self) -> int:
         """Claim and handle until nothing is due; returns how many rows were handled.
 
         A claim takes at most one row per chat, so a chat's next row comes in the next round.
         """
+        if self.fresh:  # the first drain: a crashed predecessor's claims come back now
+            async with self.db.transaction() as session:
+                await free_claims_of_the_gone(session, InboxItem)
+            self.fresh = False
         handled = 0
         while self.handlers:
             async with self.db.transaction() as session:

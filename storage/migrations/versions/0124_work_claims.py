@@ -20,6 +20,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("claimed_by", sa.String(length=80), nullable=True))
         batch.add_column(sa.Column("claim_until", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_inbox_status_channel_chat", "inbox", ["status", "channel", "chat", "id"])
+    pending = sa.text("status = 'pending'")
+    op.create_index(
+        "ix_inbox_pending", "inbox", ["id"], postgresql_where=pending, sqlite_where=pending
+    )
     with op.batch_alter_table("document_job") as batch:
         batch.add_column(sa.Column("claimed_by", sa.String(length=80), nullable=True))
         batch.add_column(sa.Column("claim_until", sa.DateTime(timezone=True), nullable=True))
@@ -37,6 +41,7 @@ def downgrade() -> None:
     with op.batch_alter_table("document_job") as batch:
         batch.drop_column("claim_until")
         batch.drop_column("claimed_by")
+    op.drop_index("ix_inbox_pending", table_name="inbox")
     op.drop_index("ix_inbox_status_channel_chat", table_name="inbox")
     with op.batch_alter_table("inbox") as batch:
         batch.drop_column("claim_until")
