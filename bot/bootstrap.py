@@ -180,7 +180,7 @@ async def run_telegram(
         {},
         clock,
         patience=timedelta(hours=settings.delivery_patience_hours),
-        limiters=channel_limiters(settings.delivery_workers),
+        limiters=channel_limiters(settings.delivery_workers) if settings.delivery_limits else {},
         concurrency=settings.delivery_concurrency,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
     )

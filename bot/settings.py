@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     #: A delivery process's claim on a chat lasts this long; a dead process's chats are taken
     #: over by another after it (a crash may repeat the sends it had not yet marked).
     delivery_lease_seconds: float = 60.0
+    #: TEST / DEMO ONLY: false sends as fast as the channel answers (no Telegram/WhatsApp
+    #: send limits), for a local emulator that has none.
+    delivery_limits: bool = True
     #: Handled inbox rows, seen update keys, sent outbox rows and spent button tokens older
     #: than this many days are pruned (the event log and stored files never are).
     retention_days: int = 30

@@ -65,11 +65,23 @@ async def test_slow_answers_still_keep_every_second_within_30():
     assert max_in_window(stamps) <= 30
 
 
-async def test_one_chat_gets_about_one_message_a_second():
+async def test_one_chat_gets_a_short_burst_then_one_message_a_second():
     sim = SimTime()
     stamps = await send_all(limiter(sim), sim, ["42"] * 20)
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert min(gaps) >= 1.0 and max(gaps) < 1.01
+    assert stamps[:3] == [stamps[0]] * 3  # a reply and the next question at once
+    gaps = [b - a for a, b in zip(stamps[3:], stamps[4:], strict=False)]
+    assert stamps[3] - stamps[0] == 1.0 and all(abs(g - 1.0) < 1e-9 for g in gaps)
+    assert max_in_window(stamps[3:]) == 1
+
+
+async def test_a_quiet_chat_gets_its_burst_back():
+    sim = SimTime()
+    lim = limiter(sim)
+    await send_all(lim, sim, ["42"] * 6)
+    await sim.sleep(10)
+    t0 = sim.now()
+    await send_all(lim, sim, ["42"] * 3)
+    assert sim.now() == t0
 
 
 async def test_a_group_gets_at_most_20_a_minute():
@@ -90,8 +102,8 @@ async def test_a_busy_group_does_not_hold_back_other_chats():
 
 def test_sliding_window_frees_a_slot_exactly_a_window_after_the_use_ended():
     w = SlidingWindow(2, 1.0)
-    w.take()
-    w.take()
+    w.take(0.0)
+    w.take(0.0)
     assert w.wait(0.0) is None  # both under way
     w.give(0.5)
     w.give(0.7)

@@ -917,6 +917,7 @@ async def _run(script: Script, out_dir: Path, echo: Echo, folder: Path) -> DemoR
             whatsapp_port=wa_port,
             whatsapp_graph_url=graph.base_url,
             sweep_interval_seconds=1,  # the reminder goes out soon after the clock jumps
+            delivery_limits=False,  # the emulators have no send limits to keep
             database_url=url,
         )
         bot_task = asyncio.create_task(

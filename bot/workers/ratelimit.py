@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Past this many chats remembered, the idle ones are forgotten (memory stays bounded).
 _MAX_CHATS = 10_000
@@ -27,19 +27,21 @@ class Limits:
     per_second: int
     chat_interval: float = 1.0
     group_per_minute: int = 0
+    #: A chat may get this many at once (a reply and the next question), then one per
+    #: ``chat_interval`` (a token bucket of this size, refilled one per interval).
+    chat_burst: int = 1
 
     def share(self, workers: int) -> Limits:
         """This worker's part of the bot-wide budget when ``workers`` processes send at once."""
-        return Limits(
-            max(1, self.per_second // max(1, workers)), self.chat_interval, self.group_per_minute
-        )
+        return replace(self, per_second=max(1, self.per_second // max(1, workers)))
 
 
-#: Telegram's documented limits: 30 messages a second, about one a second per chat, 20 a
-#: minute in a group.
-TELEGRAM = Limits(per_second=30, chat_interval=1.0, group_per_minute=20)
-#: WhatsApp Cloud API: 80 messages a second per number by default; one a second per person.
-WHATSAPP = Limits(per_second=80, chat_interval=1.0)
+#: Telegram's documented limits: 30 messages a second, about one a second per chat (short
+#: bursts allowed), 20 a minute in a group.
+TELEGRAM = Limits(per_second=30, chat_interval=1.0, group_per_minute=20, chat_burst=3)
+#: WhatsApp Cloud API: 80 messages a second per number by default; about one a second per
+#: person, short bursts allowed.
+WHATSAPP = Limits(per_second=80, chat_interval=1.0, chat_burst=3)
 
 
 class SlidingWindow:
@@ -62,7 +64,7 @@ class SlidingWindow:
             return self.ends[0] + self.window - now
         return None
 
-    def take(self) -> None:
+    def take(self, now: float) -> None:
         self.busy += 1
 
     def give(self, now: float) -> None:
@@ -71,6 +73,31 @@ class SlidingWindow:
 
     def idle(self, now: float) -> bool:
         return self.busy == 0 and (not self.ends or self.ends[-1] + self.window <= now)
+
+
+class Pace:
+    """One use per ``interval`` on average, ``burst`` at once at most (a token bucket)."""
+
+    def __init__(self, interval: float, burst: int) -> None:
+        self.interval = interval
+        self.slack = (burst - 1) * interval
+        self.due = float("-inf")  # when the bucket is full again
+
+    def wait(self, now: float) -> float | None:
+        ahead = self.due - now - self.slack
+        return ahead if ahead > 0 else 0.0
+
+    def take(self, now: float) -> None:
+        self.due = max(self.due, now) + self.interval
+
+    def give(self, now: float) -> None:
+        return None
+
+    def idle(self, now: float) -> bool:
+        return self.due <= now
+
+
+Window = SlidingWindow | Pace
 
 
 class Limiter:
@@ -93,20 +120,22 @@ class Limiter:
         self.now = now
         self.sleep = sleep
         self.bot = SlidingWindow(limits.per_second, 1.0)
-        self.chats: dict[str, SlidingWindow] = {}
+        self.chats: dict[str, Window] = {}
         self._released = asyncio.Event()
 
-    def _windows(self, address: str) -> list[SlidingWindow]:
-        windows = [self.bot]
+    def _windows(self, address: str) -> list[Window]:
+        windows: list[Window] = [self.bot]
         if self.limits.chat_interval > 0:
-            windows.append(
-                self.chats.setdefault(address, SlidingWindow(1, self.limits.chat_interval))
-            )
+            pace = self.chats.get(address)
+            if pace is None:
+                pace = self.chats[address] = Pace(self.limits.chat_interval, self.limits.chat_burst)
+            windows.append(pace)
         if self.limits.group_per_minute and self.is_group(address):
             key = "group:" + address
-            windows.append(
-                self.chats.setdefault(key, SlidingWindow(self.limits.group_per_minute, 60.0))
-            )
+            group = self.chats.get(key)
+            if group is None:
+                group = self.chats[key] = SlidingWindow(self.limits.group_per_minute, 60.0)
+            windows.append(group)
         return windows
 
     @asynccontextmanager
@@ -124,7 +153,7 @@ class Limiter:
             if len(self.chats) > _MAX_CHATS:
                 self._forget(now)
 
-    async def _acquire(self, address: str) -> list[SlidingWindow]:
+    async def _acquire(self, address: str) -> list[Window]:
         while True:
             windows = self._windows(address)
             now = self.now()
@@ -132,7 +161,7 @@ class Limiter:
             timed = [s for s in waits if s is not None]
             if all(s == 0.0 for s in waits):
                 for w in windows:
-                    w.take()
+                    w.take(now)
                 return windows
             if any(s for s in timed):
                 await self.sleep(max(timed))
