@@ -3,6 +3,8 @@
 Prints one table and writes ``bench/results/latest.json`` plus a dated copy. ``--quick`` uses
 small sizes (about a minute); the default sizes are the issue's. Set ``BENCH_DATABASE_URL``
 (a PostgreSQL database of your own, never ``test``) to measure inbound on PostgreSQL too.
+The province load test (issue 14, minutes, real processes) runs only when asked:
+``--only province`` (it needs ``BENCH_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import documents, fanout, inbound, startup, sweep  # noqa: E402
+from bench import documents, fanout, inbound, province, startup, sweep  # noqa: E402
 from bench.common import Result, fresh_db  # noqa: E402
 
 FULL = {
@@ -36,6 +38,12 @@ FULL = {
     "ceiling_messages": 2_000,
     "rekap_rows": 50_000,
     "laporan_rows": 500,
+    "province_people": 5_000,
+    "province_offices": 250,
+    "province_web": 3,
+    "province_active": 200,
+    "province_profile_s": 60,
+    "province_budget_s": 0,
 }
 QUICK = {
     "kasi": 20,
@@ -45,6 +53,12 @@ QUICK = {
     "ceiling_messages": 200,
     "rekap_rows": 300,
     "laporan_rows": 20,
+    "province_people": 50,
+    "province_offices": 5,
+    "province_web": 2,
+    "province_active": 10,
+    "province_profile_s": 0,
+    "province_budget_s": 0,
 }
 FIGURES = (
     "inbound",
@@ -55,7 +69,10 @@ FIGURES = (
     "ceiling",
     "rekap",
     "laporan",
+    "province",
 )
+#: Figures left out unless named in ``--only`` (they take minutes and need PostgreSQL).
+ON_REQUEST = ("province",)
 
 Figure = Callable[[], Awaitable[list[Result]]]
 
@@ -69,6 +86,20 @@ def _figures(sizes: dict[str, int], workdir: Path) -> dict[str, Figure]:
         url = os.environ.get("BENCH_DATABASE_URL", "")
         return await inbound_on(url) if url else []
 
+    async def province_run() -> list[Result]:
+        url = os.environ.get("BENCH_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            raise SystemExit("the province figure needs BENCH_DATABASE_URL (PostgreSQL)")
+        plan = province.Plan(
+            people=sizes["province_people"],
+            offices=sizes["province_offices"],
+            web=sizes["province_web"],
+            active=sizes["province_active"],
+            profile=sizes["province_profile_s"],
+            budget_s=sizes["province_budget_s"],
+        )
+        return await province.measure(url, plan, workdir)
+
     return {
         "inbound": lambda: inbound_on(workdir),
         "inbound-pg": inbound_pg,
@@ -78,6 +109,7 @@ def _figures(sizes: dict[str, int], workdir: Path) -> dict[str, Figure]:
         "ceiling": lambda: fanout.ceiling(workdir, sizes["ceiling_messages"]),
         "rekap": lambda: documents.rekap(workdir, sizes["rekap_rows"]),
         "laporan": lambda: documents.laporan(sizes["laporan_rows"]),
+        "province": province_run,
     }
 
 
@@ -142,7 +174,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for key in sizes:
         if getattr(args, key) is not None:
             sizes[key] = getattr(args, key)
-    chosen = [f.strip() for f in args.only.split(",") if f.strip()] or list(FIGURES)
+    chosen = [f.strip() for f in args.only.split(",") if f.strip()] or [
+        f for f in FIGURES if f not in ON_REQUEST
+    ]
     unknown = set(chosen) - set(FIGURES)
     if unknown:
         raise SystemExit(f"unknown figure(s): {', '.join(sorted(unknown))}")

@@ -10,6 +10,7 @@ On SQLite one process runs and it is always the leader.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import text
@@ -29,6 +30,9 @@ class Leader:
         self.key = key
         self.conn: AsyncConnection | None = None
         self.sqlite = engine.dialect.name == "sqlite"
+        #: The sweep and the follower's retry may check at the same moment; their queries
+        #: must not interleave on the one lock connection (asyncpg refuses, the lock is lost).
+        self._checking = asyncio.Lock()
 
     @property
     def leading(self) -> bool:
@@ -42,6 +46,10 @@ class Leader:
         """
         if self.sqlite:
             return True
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> bool:
         if self.conn is not None:
             try:
                 if await self._holds(self.conn) or await self._take(self.conn):

@@ -584,6 +584,17 @@ def _describe(predicate: Predicate) -> str:
 MethodHandler = Callable[[dict[str, Any], dict[str, _Upload]], Any]
 
 
+def _update_chat(update: dict[str, Any]) -> int:
+    """The chat an update belongs to (0 when it has none)."""
+    for key in ("message", "edited_message"):
+        if isinstance(update.get(key), dict):
+            return int(update[key].get("chat", {}).get("id", 0))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        return int(query.get("from", {}).get("id", 0))
+    return 0
+
+
 class BotApiEmulator:
     """In-process Telegram Bot API emulator (one bot, private chats only).
 
@@ -640,6 +651,10 @@ class BotApiEmulator:
         self._webhook_secret = ""
         self._webhook_task: asyncio.Task[None] | None = None
         self.webhook_posts = 0
+        #: Simultaneous webhook POSTs (Telegram's ``max_connections``; 1 keeps global order).
+        #: Never two at once for one chat, so each chat's updates still arrive in order.
+        self.webhook_connections = 1
+        self._webhook_busy: set[int] = set()  # chats with an update being POSTed
         #: Test hook: called with each method name; a Fault return makes that call fail.
         self.fault: FaultHook | None = None
         self.faults_injected: list[tuple[str, str]] = []
@@ -1308,27 +1323,54 @@ class BotApiEmulator:
         return True
 
     async def _push_webhook(self) -> None:
-        """POST queued updates in order; an update leaves the queue only on a 2xx answer."""
+        """POST queued updates in order (``webhook_connections`` at a time, one per chat); an
+        update leaves the queue only on a 2xx answer."""
         async with ClientSession(timeout=ClientTimeout(total=10)) as http:
-            while not self._closing:
-                if not self.webhook_url or not self._updates:
-                    await self._signal.wait(1.0)
-                    continue
-                update = self._updates[0]
-                headers = {}
-                if self._webhook_secret:
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
-                try:
-                    async with http.post(self.webhook_url, json=update, headers=headers) as resp:
-                        ok = 200 <= resp.status < 300
-                except (ClientError, TimeoutError):
-                    ok = False
-                if ok and self._updates and self._updates[0] is update:
-                    self._updates.pop(0)
-                    self.webhook_posts += 1
-                    self._signal.notify()
-                elif not ok:
-                    await self._signal.wait(0.2)
+            pushers = [
+                asyncio.create_task(self._push_loop(http), name=f"emulator-webhook-{i}")
+                for i in range(max(1, self.webhook_connections))
+            ]
+            try:
+                await asyncio.gather(*pushers)
+            finally:
+                for task in pushers:
+                    task.cancel()
+                await asyncio.gather(*pushers, return_exceptions=True)
+
+    def _next_webhook_update(self) -> dict[str, Any] | None:
+        """The oldest queued update whose chat has none in flight."""
+        blocked: set[int] = set()
+        for update in self._updates:
+            chat = _update_chat(update)
+            if chat not in self._webhook_busy and chat not in blocked:
+                return update
+            blocked.add(chat)
+        return None
+
+    async def _push_loop(self, http: ClientSession) -> None:
+        while not self._closing:
+            update = self._next_webhook_update() if self.webhook_url else None
+            if update is None:
+                await self._signal.wait(1.0)
+                continue
+            chat = _update_chat(update)
+            self._webhook_busy.add(chat)
+            headers = {}
+            if self._webhook_secret:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
+            try:
+                async with http.post(self.webhook_url, json=update, headers=headers) as resp:
+                    ok = 200 <= resp.status < 300
+            except (ClientError, TimeoutError):
+                ok = False
+            finally:
+                self._webhook_busy.discard(chat)
+            if ok and any(u is update for u in self._updates):
+                self._updates = [u for u in self._updates if u is not update]
+                self.webhook_posts += 1
+                self._signal.notify()
+            elif not ok:
+                await self._signal.wait(0.2)
 
     async def _get_webhook_info(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         pending = len(self._updates)
