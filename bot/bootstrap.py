@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.workers.delivery import Delivery
 from bot.workers.inbox import InboxWorker
 from bot.workers.ratelimit import channel_limiters
+from bot.workers.wakeup import Listener, Notifier
 from flows.chat import (
     admin_cmds,
     ask,
@@ -199,10 +200,17 @@ async def run_telegram(
     # Documents render in a separate process; a new document's messages wake the delivery.
     documents = DocumentWorker(db, clock, make_render_executor(), on_outbox=delivery.notify)
 
+    receive, work = "web" in ROLES[role], "pekerja" in ROLES[role]
+    # Split roles on PostgreSQL: a web process's commits wake the pekerja processes at once.
+    split = db.engine.dialect.name == "postgresql" and receive != work
+    notifier = Notifier(db.engine) if split and receive else None
+
     def wake() -> None:
         """New outbox rows (and maybe a new document job): wake both workers."""
         delivery.notify()
         documents.notify()
+        if notifier is not None:
+            notifier.poke()
 
     core = Core(db, build_router(), clock, on_outbox=wake)
     delivery.on_failed = core.run
@@ -213,7 +221,6 @@ async def run_telegram(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
-    receive, work = "web" in ROLES[role], "pekerja" in ROLES[role]
     leader = Leader(db.engine)
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -225,6 +232,11 @@ async def run_telegram(
                 await _start_whatsapp(settings, core, delivery, stack, receive=receive)
             if receive:
                 tasks.append(asyncio.create_task(intake.run_forever(), name="inbox"))
+            if notifier is not None:
+                tasks.append(asyncio.create_task(notifier.run_forever(), name="wake-notify"))
+            if split and work:
+                listener = Listener(db.engine, wake)
+                tasks.append(asyncio.create_task(listener.run_forever(), name="wake-listen"))
             if work:
                 tasks += [
                     asyncio.create_task(delivery.run_forever(), name="delivery"),
