@@ -12,15 +12,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.offline.emulator import BotApiEmulator
 from flows.domain.periods import Period
 from flows.setup.office_file import calendar_for
 from flows.sop.opening import opening_moment
 from storage.db import Database
-from storage.models import Event, Office, Person
+from storage.models import Cycle, Event, Office, Person
 from tests.botproc import User
 from tests.conftest import SAMPLE_OFFICE
 from tests.test_e2e_reminders import ClockedBot, set_clock
@@ -38,6 +39,7 @@ def next_opening(now: datetime) -> tuple[Period, datetime]:
     return period, opening_moment(calendar_for("Asia/Jakarta", {}), office, period)
 
 
+@pytest.mark.e2e  # starts the bot process
 async def test_plh_from_the_chat_offered_cycle_and_leader_questions_through_the_real_bot(
     emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
 ):
@@ -290,4 +292,187 @@ async def test_late_sheet_allowed_and_evidence_required_through_the_real_bot(
     assert allowed.actor_id == ws.late_allowed_by
     sent = [h for h in data.history if h.action.endswith("dikirim") and h.on_time is False]
     assert len(sent) == 1 and sent[0].late_minutes == 150 and "diizinkan oleh Maya" in sent[0].note
+    assert not emu.unknown_calls
+
+
+# --- the whole year: four quarters open by themselves, one runs to the e-SAKIP hand-off -------
+
+
+def year_office(year: int) -> str:
+    """The sample office cut to its smallest chain: the Camat, the Sekcam, the planner (PK-1)
+    and one Kasi (PEM-1 a ratio, PEM-2 a count), bound to Telegram ids, opening by itself."""
+    doc = yaml.safe_load(SAMPLE_OFFICE.read_text(encoding="utf-8"))
+    doc["kantor"].update(tahun=year, buka_siklus={"otomatis": True})
+    doc["kantor"].pop("logo")
+    ids = {CAMAT: 7201, SEKCAM: 7202, PLANNER: 7203, BUDI: 7204}
+    people = []
+    for person in doc["pegawai"]:
+        nip = person["nip"].replace(" ", "")
+        if nip in ids:
+            people.append({**person, "telegram_id": ids[nip]})
+    doc["pegawai"] = people
+    doc["seksi"] = [s for s in doc["seksi"] if s["kode"] in ("PEM", "PK")]
+    doc["indikator"] = [i for i in doc["indikator"] if i["kode"] in ("PEM-1", "PEM-2", "PK-1")]
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+class FastClockedBot(ClockedBot):
+    """The clocked bot without the channels' send limits (the emulator has none)."""
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "DELIVERY_LIMITS": "false"}
+
+
+@pytest.mark.e2e  # starts the bot process
+@pytest.mark.slow
+async def test_a_whole_year_of_one_office_through_the_real_bot(
+    emu: BotApiEmulator, db: Database, db_url: str, tmp_path: Path
+):
+    """The file clock walks one office (seed 003, ``buka_siklus: otomatis``) through a year:
+    each quarter's cycle opens by itself on its opening day and the Camat is told; TW I runs
+    its whole chain in the chat to the "input ke aplikasi" step, whose e-SAKIP file is read
+    cell by cell before the planner taps "Sudah diinput". The quarters after TW I only open:
+    each is marked finished in the database (its chain is the one played in TW I), since an
+    office opens no quarter while another of its cycles runs."""
+    now = datetime.now(UTC)
+    year = now.astimezone(WIB).year + 1  # every opening comes after the import (real time)
+    office_file = tmp_path / "kantor.yaml"
+    office_file.write_text(year_office(year), encoding="utf-8")
+    clock_file = tmp_path / "jam.txt"
+    set_clock(clock_file, now)
+    bot = FastClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
+    await bot.cli("impor-kantor", str(office_file))
+    async with db.transaction() as s:
+        office = await s.scalar(select(Office))
+    assert office is not None and office.settings["buka_siklus"] == {"otomatis": True}
+    cal = calendar_for("Asia/Jakarta", {})
+    quarters = [Period.quarter(year, n) for n in (1, 2, 3, 4)]
+    openings = [opening_moment(cal, office, p) for p in quarters]
+    ahmad, rina, maya, budi = (
+        User(emu, 7201, "Ahmad"),
+        User(emu, 7202, "Rina"),
+        User(emu, 7203, "Maya"),
+        User(emu, 7204, "Budi"),
+    )
+
+    async def card(user: User, label: str, after: int):  # noqa: ANN202
+        return await emu.wait_for_message(
+            user.id, lambda m: label in [t for t, _ in m.buttons], after=after, timeout=30
+        )
+
+    async def opens_by_itself(period: Period, at: datetime) -> dict[int, int]:
+        marks = {u.id: emu.mark(u.id) for u in (ahmad, rina)}
+        set_clock(clock_file, at + timedelta(minutes=5))
+        told = await emu.wait_for_message(
+            ahmad.id, "dibuka otomatis", after=marks[ahmad.id], timeout=60
+        )
+        assert period.label in told.text
+        return marks
+
+    await bot.start()
+    try:
+        # TW I: opens by itself, then the whole chain of seed 003 in the chat.
+        marks = await opens_by_itself(quarters[0], openings[0])
+        await card(rina, "Teruskan", marks[rina.id])
+        mark = emu.mark(maya.id)
+        await rina.tap("Teruskan", None)
+        await card(maya, "Bagikan", mark)
+        await maya.tap("Bagikan", "kertas kerja sudah dibagikan")
+        await budi.wait("telah dimulai")
+        await budi.tap("Isi sekarang", "dua angka")
+        for typed, expect in (("48", "penyebut"), ("50", "kendala")):
+            await budi.say(typed, expect)
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "PEM-2")
+        await budi.say("3", "kendala")
+        await budi.tap("Lewati", "bukti")
+        await budi.tap("Lewati", "Ringkasan")
+        await budi.tap("Kirim", "sudah dikirim")
+        await maya.wait("telah dimulai")
+        await maya.tap("Isi sekarang", "PK-1")
+        await maya.say("1", "kendala")
+        await maya.tap("Lewati", "bukti")
+        await maya.tap("Lewati", "Ringkasan")
+        mark = emu.mark(maya.id)
+        await maya.tap("Kirim", "sudah dikirim")
+        await card(maya, "Teruskan", mark)
+        mark = emu.mark(rina.id)
+        await maya.tap("Teruskan", None)
+        await card(rina, "Setujui", mark)
+        mark = emu.mark(ahmad.id)
+        await rina.tap("Setujui", None)
+        await card(ahmad, "Setujui", mark)
+        mark = emu.mark(maya.id)
+        await ahmad.tap("Setujui", None)
+        step = await card(maya, "Sudah diinput", mark)
+        assert "Berkas input e-SAKIP Triwulan I" in step.text
+        esakip = await emu.wait_for_message(
+            maya.id,
+            lambda m: m.kind == "document" and (m.file_name or "").startswith("Input_eSAKIP"),
+            after=mark,
+            timeout=60,
+        )
+        await maya.tap("Sudah diinput", "telah selesai")
+
+        # TW II, III and IV open by themselves on their days; the Camat is told each time.
+        for period, moment in zip(quarters[1:], openings[1:], strict=True):
+            async with db.transaction() as s:  # the office finished its running cycle
+                await s.execute(update(Cycle).values(status="selesai"))
+            await opens_by_itself(period, moment)
+    finally:
+        await bot.stop()
+
+    assert esakip.file_name == f"Input_eSAKIP_TW_I_{year}_Kecamatan_Sukamaju.xlsx"
+    assert f"Berkas input e-SAKIP Triwulan I {year} – Kecamatan Sukamaju" in esakip.text
+    assert esakip.file_bytes is not None
+    ws = load_workbook(io.BytesIO(esakip.file_bytes)).active
+    assert ws.max_row == 4 and ws.max_column == 17
+    header = [ws.cell(1, c).value for c in range(1, 18)]
+    assert header[:5] == ["No", "Kode", "Indikator", "Satuan", "Target Tahunan"]
+    for n, tw in enumerate(("I", "II", "III", "IV")):
+        assert header[5 + 3 * n : 8 + 3 * n] == [
+            f"Target TW {tw}",
+            f"Realisasi TW {tw}",
+            f"Capaian TW {tw} (%)",
+        ]
+    expected = {  # kode, indikator, satuan, target tahunan; TW I target, realisasi, capaian
+        2: (
+            "PEM-1",
+            "Persentase layanan administrasi (PATEN) yang diselesaikan sesuai SOP",
+            "%",
+            95,
+            (95, 96, 101.05),
+        ),
+        3: (
+            "PEM-2",
+            "Jumlah desa yang difasilitasi administrasi tata pemerintahan desa",
+            "Desa",
+            12,
+            (3, 3, 100),
+        ),
+        4: (
+            "PK-1",
+            "Jumlah Laporan Capaian Kinerja dan Ikhtisar Realisasi Kinerja SKPD",
+            "Laporan",
+            4,
+            (1, 1, 100),
+        ),
+    }
+    for row, (kode, name, unit, annual, tw1) in expected.items():
+        assert ws.cell(row, 1).value == row - 1
+        assert [ws.cell(row, c).value for c in (2, 3, 4, 5)] == [kode, name, unit, annual]
+        assert tuple(ws.cell(row, c).value for c in (6, 7, 8)) == tw1, kode
+        assert [ws.cell(row, c).value for c in range(9, 18)] == [None] * 9, kode  # TW II–IV
+
+    async with db.transaction() as s:
+        cycles = list(await s.scalars(select(Cycle).order_by(Cycle.id)))
+        offers = list(await s.scalars(select(Event).where(Event.action == "siklus.tawarkan")))
+        marked = list(await s.scalars(select(Event).where(Event.action == "esakip.diinput")))
+        maya_id = await s.scalar(select(Person.id).where(Person.nip == PLANNER))
+    assert [c.period_key for c in cycles] == [p.key for p in quarters]
+    assert all(c.started_by is None for c in cycles)  # opened by the bot, not by a tap
+    assert [(e.subject, e.data) for e in offers] == [(p.key, {"otomatis": True}) for p in quarters]
+    assert cycles[0].data.get("final")
+    assert len(marked) == 1 and marked[0].cycle_id == cycles[0].id
+    assert marked[0].actor_id == maya_id and marked[0].channel == "telegram"
     assert not emu.unknown_calls
