@@ -32,6 +32,11 @@ class BotProcess:
             LOG_LEVEL="INFO",
             PYTHONPATH=str(ROOT),
         )
+        # The emulators enforce no send limits, and the limiter's real-time pacing (about one
+        # message a second per chat) would only make the tests wait. It has tests of its own:
+        # tests/test_ratelimit.py (simulated time) and tests/test_e2e_delivery_workers.py (real
+        # processes with the limits on).
+        env.setdefault("DELIVERY_LIMITS", "false")
         return env
 
     async def cli(self, *args: str) -> str:
@@ -57,7 +62,9 @@ class BotProcess:
         return ["-m", "bot", "jalan"]
 
     async def start(self) -> None:
-        polls = len(self.emu.calls_to("getUpdates"))
+        """Start the bot and return once it has asked for updates (a new poll has arrived: a
+        dead predecessor cannot start one), without waiting for that long poll to end."""
+        polls = self.emu.polls_started
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -69,7 +76,7 @@ class BotProcess:
         )
         log.close()
         await self.emu.wait_for(
-            lambda: len(self.emu.calls_to("getUpdates")) > polls,
+            lambda: self.emu.polls_started > polls,
             timeout=60,
             description=f"the bot to poll (log: {self.log_path})",
         )

@@ -40,6 +40,7 @@ class Pekerja(BotProcess):
 
     def env(self) -> dict[str, str]:
         return super().env() | {
+            "DELIVERY_LIMITS": "true",  # what these tests are about
             "DELIVERY_WORKERS": str(WORKERS),
             "DELIVERY_LEASE_SECONDS": str(self.lease),
         }

@@ -316,13 +316,6 @@ def year_office(year: int) -> str:
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-class FastClockedBot(ClockedBot):
-    """The clocked bot without the channels' send limits (the emulator has none)."""
-
-    def env(self) -> dict[str, str]:
-        return {**super().env(), "DELIVERY_LIMITS": "false"}
-
-
 @pytest.mark.e2e  # starts the bot process
 @pytest.mark.slow
 async def test_a_whole_year_of_one_office_through_the_real_bot(
@@ -340,7 +333,7 @@ async def test_a_whole_year_of_one_office_through_the_real_bot(
     office_file.write_text(year_office(year), encoding="utf-8")
     clock_file = tmp_path / "jam.txt"
     set_clock(clock_file, now)
-    bot = FastClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
+    bot = ClockedBot(emu, db_url, tmp_path / "bot.log", clock_file)
     await bot.cli("impor-kantor", str(office_file))
     async with db.transaction() as s:
         office = await s.scalar(select(Office))

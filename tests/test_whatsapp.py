@@ -77,6 +77,7 @@ async def wa(db_url: str) -> AsyncIterator[tuple[GraphEmulator, FakeClock, Datab
         whatsapp_verify_token="verify-me",
         whatsapp_port=port,
         whatsapp_graph_url=emu.base_url,
+        delivery_limits=False,  # the emulator enforces none; see tests/test_ratelimit.py
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_telegram(settings, clock=clock, stop=stop))

@@ -887,6 +887,11 @@ class BotApiEmulator:
         return list(self._chats)
 
     @property
+    def polls_started(self) -> int:
+        """How many getUpdates requests have arrived so far (answered or still waiting)."""
+        return self._poll_generation
+
+    @property
     def active_polls(self) -> int:
         """Number of getUpdates requests currently being served (e.g. waiting long polls)."""
         return self._active_polls
