@@ -105,7 +105,9 @@ class Autopilot:
 
     async def settle(self) -> None:
         """Wait until every promised message has reached the emulator."""
-        for _ in range(600):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120  # a message may back off for a while through faults
+        while loop.time() < deadline:
             async with self.db.transaction() as s:
                 pending = await s.scalar(
                     select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
@@ -128,7 +130,9 @@ class Autopilot:
         else:
             assert say is not None
             update_id = self.emu.user_sends_text(user.id, say, first_name=user.name)
-        for _ in range(600):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120  # a message may back off for a while through faults
+        while loop.time() < deadline:
             async with self.db.transaction() as s:
                 if await s.get(InboundSeen, ("telegram", str(update_id))) is not None:
                     break

@@ -6,6 +6,7 @@ and a ``pekerja``) on PostgreSQL; it asserts counts, never times.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.province import compare, normalised, summarise
 
@@ -41,7 +44,7 @@ def test_tiny_province_run_loses_doubles_and_reorders_nothing(tmp_path: Path) ->
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         pytest.skip("the province run needs PostgreSQL (TEST_DATABASE_URL)")
-    env = {**os.environ, "BENCH_DATABASE_URL": url}
+    env = {**os.environ, "BENCH_DATABASE_URL": asyncio.run(_side_database(url, "province"))}
     done = subprocess.run(
         [
             sys.executable,
@@ -93,3 +96,18 @@ def test_profile_summary_separates_waiting_from_work() -> None:
     assert summary["samples"] == 100 and summary["idle_share"] == 0.8
     assert summary["top_self"] == {"execute (asyncpg/connection.py:300)": 0.2}
     assert summary["top_ours_inclusive"] == {"drain (bot/workers/delivery.py:96)": 0.2}
+
+
+async def _side_database(url: str, suffix: str) -> str:
+    """A fresh database beside the test database (the bench wipes its own and refuses the
+    shared one), on the same server."""
+    base = make_url(url)
+    side = base.set(database=f"{base.database}_{suffix}")
+    engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{side.database}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{side.database}"'))
+    finally:
+        await engine.dispose()
+    return side.render_as_string(hide_password=False)

@@ -133,6 +133,8 @@ class Delivery(Drainer):
         self.batch = min([batch, *paces])
         self.lease = lease
         self.worker = worker or worker_name()
+        #: When the earliest retry this worker scheduled falls due (it wakes then, not later).
+        self.next_retry: datetime | None = None
         self.paused_until: datetime | None = None
 
     async def claim(self) -> list[tuple[Outbox, DeliveryJob | None]]:
@@ -166,6 +168,16 @@ class Delivery(Drainer):
         except Exception:  # the lease expiry frees them anyway
             log.exception("could not release the claims of dead delivery workers")
         await super().run_forever(idle_seconds)
+
+    def idle_for(self, idle_seconds: float) -> float:
+        """Wake when the earliest retry falls due, if that comes before the idle check."""
+        if self.next_retry is None:
+            return idle_seconds
+        wait = (self.next_retry - self.clock.now()).total_seconds()
+        if wait <= 0:
+            self.next_retry = None
+            return 0.0
+        return min(idle_seconds, wait)
 
     async def release_orphans(self) -> int:
         """Free now, not at lease expiry, the claims of workers known dead: on SQLite every
@@ -440,6 +452,8 @@ class Delivery(Drainer):
                 )
             for row, seconds in out.retry:
                 values = self._retry(row, seconds, now)
+                due = values["not_before"]
+                self.next_retry = due if self.next_retry is None else min(self.next_retry, due)
                 if values.get("last_error"):
                     overdue.append(row)
                 await session.execute(

@@ -35,4 +35,9 @@ class Drainer:
                 done = 0
             if done == 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_for(idle_seconds))
+
+    def idle_for(self, idle_seconds: float) -> float:
+        """How long to wait for ``notify()`` when nothing is due: a subclass that knows when
+        its next row falls due may wait less."""
+        return idle_seconds
