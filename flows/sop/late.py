@@ -22,7 +22,8 @@ from flows.domain.states import SheetState, StepKind
 from flows.sop.engine import progress
 from flows.sop.kind import FLOW
 from flows.sop.lifecycle import Note, Outcome, Verb, transition
-from flows.sop.run import Run, as_verifier, deadline_of, load, phase_step, sheet_group, verifiers
+from flows.sop.review import sheet_checked
+from flows.sop.run import Run, deadline_of, phase_step, sheet_group, verifiers
 from storage.models import Person, Section, Worksheet
 
 __all__ = [
@@ -130,23 +131,11 @@ async def ask(ctx: Ctx, run: Run, ws: Worksheet, due: datetime) -> None:
 
 async def _checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Worksheet, Actor] | None:
     """The tapped request, if it still waits and the tapper may decide it."""
-    ws = await ctx.session.get(Worksheet, int(args.get("ws", 0)))
-    run = await load(ctx, ws.cycle_id) if ws is not None else None
-    if ws is None or run is None or not run.running:
-        ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
+    got = await sheet_checked(ctx, args, SheetState.OPEN, verifier_title)
+    if got is not None and await window_closed(ctx, got[0], got[1]) is None:
+        ctx.refuse(texts.render("review/terlambat_tidak_perlu"))  # extended meanwhile
         return None
-    actor = await as_verifier(ctx, run, ws)
-    if actor is None:
-        pelaku = await verifier_title(ctx, run, ws)
-        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=pelaku))
-        return None
-    if ws.version != args.get("wv") or ws.status != SheetState.OPEN:
-        ctx.refuse(texts.render("siklus/sudah_diputuskan"))
-        return None
-    if await window_closed(ctx, run, ws) is None:  # the deadline was extended meanwhile
-        ctx.refuse(texts.render("review/terlambat_tidak_perlu"))
-        return None
-    return run, ws, actor
+    return got
 
 
 async def on_allow(ctx: Ctx, args: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flows.core import texts
@@ -63,25 +64,37 @@ async def sheet_submitted(ctx: Ctx, ws: Worksheet, cycle: Cycle, items: list[Ite
     await progress(ctx, run)
 
 
-async def _sheet_checked(ctx: Ctx, args: dict[str, Any]) -> tuple[Run, Worksheet, Actor] | None:
+#: Who may decide a sheet, as a refusal names them (default: the planner's title).
+Title = Callable[[Ctx, Run, Worksheet], Awaitable[str]]
+
+
+async def sheet_checked(
+    ctx: Ctx,
+    args: dict[str, Any],
+    status: SheetState = SheetState.SUBMITTED,
+    title: Title | None = None,
+) -> tuple[Run, Worksheet, Actor] | None:
+    """The tapped sheet, if it still waits at ``status`` in that visit and the tapper verifies
+    it; otherwise the polite refusal, and ``None``."""
     ws = await ctx.session.get(Worksheet, int(args.get("ws", 0)))
     run = await load(ctx, ws.cycle_id) if ws is not None else None
     if ws is None or run is None or not run.running:
         ctx.refuse(texts.render("umum/tombol_kedaluwarsa"))
         return None
-    if ws.version != args.get("wv") or ws.status != SheetState.SUBMITTED:
+    if ws.version != args.get("wv") or ws.status != status:
         ctx.refuse(texts.render("siklus/sudah_diputuskan"))
         return None
     actor = await as_verifier(ctx, run, ws)
     if actor is None:
-        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=texts.label("peran_perencana")))
+        pelaku = await title(ctx, run, ws) if title else texts.label("peran_perencana")
+        ctx.refuse(texts.render("siklus/bukan_wewenang", pelaku=pelaku))
         return None
     return run, ws, actor
 
 
 async def on_accept(ctx: Ctx, args: dict[str, Any]) -> None:
     """Terima: the sheet is accepted; one transition however often it is tapped."""
-    got = await _sheet_checked(ctx, args)
+    got = await sheet_checked(ctx, args)
     if got is None:
         return
     run, ws, actor = got
@@ -110,7 +123,7 @@ async def on_accept(ctx: Ctx, args: dict[str, Any]) -> None:
 
 async def on_return_ask(ctx: Ctx, args: dict[str, Any]) -> None:
     """Kembalikan on a sheet: ask for the reason (and, optionally, which indicators)."""
-    got = await _sheet_checked(ctx, args)
+    got = await sheet_checked(ctx, args)
     if got is None:
         return
     run, ws, _actor = got
