@@ -6,12 +6,13 @@ Storage knows no flows: a message is anything shaped like :class:`Message` (the 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,14 +171,19 @@ async def enqueue(
             }
         )
     await session.flush()  # the rows they point at (people, documents) first
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    conn = await session.connection()
+    statement = _insert_rows(conn.dialect.name)
     for i in range(0, len(values), _ROWS_PER_INSERT):
-        await session.execute(
-            insert(Outbox)
-            .values(values[i : i + _ROWS_PER_INSERT])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
+        await conn.execute(statement, values[i : i + _ROWS_PER_INSERT])
     return len(values)
+
+
+@functools.cache
+def _insert_rows(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``, built once and run as executemany
+    (a ``.values([...])`` statement is new SQL per call and misses SQLAlchemy's cache)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 async def release_waiting(session: AsyncSession, person_id: int, channel: str, address: str) -> int:
