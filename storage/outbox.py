@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Outbox
+from storage.models import Base, Identity, Outbox
 
 
 class ButtonLike(Protocol):
@@ -183,7 +183,9 @@ def _insert_rows(dialect: str) -> Insert:
     """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``, built once and run as executemany
     (a ``.values([...])`` statement is new SQL per call and misses SQLAlchemy's cache)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(Base.metadata.tables[Outbox.__tablename__]).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
 
 
 async def release_waiting(session: AsyncSession, person_id: int, channel: str, address: str) -> int:

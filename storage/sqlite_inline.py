@@ -19,6 +19,7 @@ minor version and ``tests/test_sqlite_inline.py`` checks the behaviour.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,16 +30,42 @@ def _is_begin(args: tuple[Any, ...]) -> bool:
     return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN"
 
 
+class _CountingQueue:
+    """aiosqlite's queue to its thread, counting the calls queued or running there."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        self._lock = threading.Lock()
+        self.pending = 0  # raised on the loop's thread, lowered on aiosqlite's
+
+    def put_nowait(self, item: tuple[Any, Callable[[], Any]]) -> None:
+        future, function = item
+
+        def run() -> Any:
+            try:
+                return function()
+            finally:
+                with self._lock:
+                    self.pending -= 1
+
+        with self._lock:
+            self.pending += 1
+        self._queue.put_nowait((future, run))
+
+
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's connection with every call but ``BEGIN`` run on the caller's thread."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
+        self._tx = _CountingQueue(self._tx)  # type: ignore[assignment]  # the thread keeps the real one
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if _is_begin(args):
+        # Behind a call still on the thread (a BEGIN whose caller was cancelled, SQLAlchemy's
+        # own calls), a call queues too: never two threads in one connection at a time.
+        if _is_begin(args) or self._tx.pending:  # type: ignore[attr-defined]
             return await super()._execute(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
@@ -56,6 +83,7 @@ def inline_sqlite(path: str, **kwargs: Any) -> Callable[[], Awaitable[InlineConn
     async def create() -> InlineConnection:
         connection = InlineConnection(connector)
         connection._thread.daemon = True  # noqa: SLF001 - as SQLAlchemy's dialect does
-        return await connection
+        await connection  # starts aiosqlite's thread and opens the file there
+        return connection
 
     return create

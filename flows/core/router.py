@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.core import texts
+from flows.core import conversation, texts
 from flows.core.context import Clock, Ctx
 from flows.core.messages import Inbound, Reply
 from storage import outbox
@@ -175,7 +175,8 @@ class Core:
         if found is None:
             return None
         ident, person = found[0], found[1]
-        keep(ctx.session, *found[2:])
+        keep(ctx.session, *found[3:])
+        conversation.known(ctx.session)[person.id] = found[2]
         ident.last_seen = ctx.now
         return person if person.active else None
 
@@ -200,8 +201,7 @@ class Core:
                 await handler(ctx)
         else:
             assert ctx.person is not None
-            conv = await ctx.session.get(Conversation, ctx.person.id)
-            keep(ctx.session, conv)  # the flow reads it again
+            conv = await conversation.row_of(ctx)
             handler = self.router.conversations.get(conv.flow) if conv else None
             if handler is None:
                 for fallback in self.router.fallbacks:

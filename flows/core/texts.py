@@ -38,6 +38,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,  # plain text messages, no parse mode
+        auto_reload=False,  # shipped files: no stat() of the template per message
     )
     env.filters.update(
         num=fmt.fmt_number,

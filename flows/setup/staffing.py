@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.core import texts
+from flows.core import conversation, texts
 from flows.domain.fmt import normalize_nip
 from flows.domain.roles import ACTING, Role
 from storage.models import (
@@ -223,6 +223,7 @@ async def deactivate(
     )
     await session.execute(delete(ButtonToken).where(ButtonToken.person_id == person.id))
     await session.execute(delete(Conversation).where(Conversation.person_id == person.id))
+    conversation.known(session).pop(person.id, None)
     _event(
         session,
         office,
