@@ -118,7 +118,6 @@ async def test_concurrent_units_of_work_in_one_process_all_commit(db: Database):
     assert n == 40
 
 
-
 async def test_a_call_behind_a_waiting_begin_queues_behind_it(tmp_path: Path):
     """While a BEGIN waits on aiosqlite's thread (its caller may even have been cancelled),
     the next call on that connection must not run beside it on the loop's thread: it queues.
