@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.messages import Button, Inbound, Outbound
@@ -97,10 +98,8 @@ class Ctx:
     async def close_group(self, group: str, note: str) -> None:
         """Replace every sent copy's buttons of ``group`` by ``note``; a later tap of its
         tokens is refused with ``note`` (the decision named)."""
-        await self.session.execute(
-            update(ButtonToken).where(ButtonToken.group_key == group).values(closed_note=note)
-        )
-        rows = await self.session.scalars(select(Outbox).where(Outbox.group_key == group))
+        await self.session.execute(_close_tokens(), {"in_group": group, "note": note})
+        rows = await self.session.scalars(_group_messages(), {"in_group": group})
         for row in rows:
             if row.payload.get("edit_of") or row.payload.get("closed"):
                 continue
@@ -152,3 +151,19 @@ class Ctx:
         if self.person is None:
             raise RuntimeError("a button needs a person")
         return self.person.id
+
+
+@functools.cache
+def _close_tokens() -> Executable:
+    """A group's buttons closed with a note; built once (every decision runs it)."""
+    return (
+        update(ButtonToken)
+        .where(ButtonToken.group_key == bindparam("in_group"))
+        .values(closed_note=bindparam("note"))
+    )
+
+
+@functools.cache
+def _group_messages() -> Executable:
+    """The outbox rows of a group; built once."""
+    return select(Outbox).where(Outbox.group_key == bindparam("in_group"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Acting, Office, Person
@@ -21,15 +22,24 @@ def normalize_phone(text: str) -> str:
     return digits if 8 <= len(digits) <= 15 else ""
 
 
+@functools.cache
+def _holders_query() -> Executable:
+    """Built once (asked on every Kirim and every tap of a leader); ``office_id``, ``role``."""
+    return (
+        select(Person)
+        .where(
+            Person.office_id == bindparam("office_id"),
+            Person.role == bindparam("role"),
+            Person.active.is_(True),
+        )
+        .order_by(Person.id)
+    )
+
+
 async def holders(session: AsyncSession, office_id: int, role: str) -> list[Person]:
     """Active people of the office with this role, in id order (no acting officials)."""
-    return list(
-        await session.scalars(
-            select(Person)
-            .where(Person.office_id == office_id, Person.role == role, Person.active.is_(True))
-            .order_by(Person.id)
-        )
-    )
+    found = await session.scalars(_holders_query(), {"office_id": office_id, "role": str(role)})
+    return list(found)
 
 
 @dataclass(frozen=True)
@@ -50,18 +60,26 @@ async def acting_for(
 ) -> list[tuple[Person, Acting]]:
     """People set to act for ``role`` on ``on`` (Plt / Plh)."""
     rows = await session.execute(
+        _acting_query(), {"office_id": office_id, "role": str(role), "on": on}
+    )
+    return [(p, a) for p, a in rows.all()]
+
+
+@functools.cache
+def _acting_query() -> Executable:
+    """Built once; ``office_id``, ``role``, ``on``."""
+    return (
         select(Person, Acting)
         .join(Acting, Acting.person_id == Person.id)
         .where(
-            Acting.office_id == office_id,
-            Acting.role == role,
-            Acting.starts <= on,
-            Acting.ends >= on,
+            Acting.office_id == bindparam("office_id"),
+            Acting.role == bindparam("role"),
+            Acting.starts <= bindparam("on"),
+            Acting.ends >= bindparam("on"),
             Person.active.is_(True),
         )
         .order_by(Acting.id)
     )
-    return [(p, a) for p, a in rows.all()]
 
 
 async def actors(

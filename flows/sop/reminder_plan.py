@@ -13,13 +13,14 @@ a step passed in minutes leaves no rows behind.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -435,27 +436,10 @@ async def sheet_moved(ctx: Ctx, run: Run, ws: Worksheet) -> None:
     if run.step.jenis != StepKind.ISI:
         return
     owner = ws.person_id
-    still_owes = await ctx.session.scalar(
-        select(Worksheet.id)
-        .where(
-            Worksheet.cycle_id == run.cycle.id,
-            Worksheet.person_id == owner,
-            Worksheet.status.in_(FILLABLE),
-        )
-        .limit(1)
-    )
+    params = {"in_cycle": run.cycle.id, "of_person": owner}
+    still_owes = await ctx.session.scalar(_open_sheet_query(), params)
     if still_owes is None:
-        await ctx.session.execute(
-            update(Reminder)
-            .where(
-                Reminder.cycle_id == run.cycle.id,
-                Reminder.person_id == owner,
-                Reminder.kind.in_(OWED_KINDS),
-                Reminder.status == "pending",
-            )
-            .values(status="lewat")
-            .execution_options(synchronize_session="fetch")
-        )
+        await ctx.session.execute(_retire_owed_query(), params)
         return
     deadline = await deadline_of(ctx, run)
     if deadline is None or deadline.done_at is not None:
@@ -465,4 +449,34 @@ async def sheet_moved(ctx: Ctx, run: Run, ws: Worksheet) -> None:
     items = chain_items(run, deadline, cal, plan, "o", owner, ctx.now)
     await write_rows(
         ctx, run.cycle.id, run.cycle.step, current_and_future(items, ctx.now), revive=True
+    )
+
+
+@functools.cache
+def _open_sheet_query() -> Executable:
+    """Another sheet the person still has to fill in the cycle? Built once (every Kirim)."""
+    return (
+        select(Worksheet.id)
+        .where(
+            Worksheet.cycle_id == bindparam("in_cycle"),
+            Worksheet.person_id == bindparam("of_person"),
+            Worksheet.status.in_(FILLABLE),
+        )
+        .limit(1)
+    )
+
+
+@functools.cache
+def _retire_owed_query() -> Executable:
+    """The person's pending reminders to fill in, retired (``lewat``). Built once."""
+    return (
+        update(Reminder)
+        .where(
+            Reminder.cycle_id == bindparam("in_cycle"),
+            Reminder.person_id == bindparam("of_person"),
+            Reminder.kind.in_(OWED_KINDS),
+            Reminder.status == "pending",
+        )
+        .values(status="lewat")
+        .execution_options(synchronize_session="fetch")
     )

@@ -6,11 +6,12 @@ may act at a step or on a sheet are defined here once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 
 from flows.core import texts
 from flows.core.context import Ctx
@@ -106,12 +107,18 @@ async def worksheets(ctx: Ctx, run: Run, *, fresh: bool = False) -> list[Workshe
 async def sheet_counts(ctx: Ctx, run: Run) -> dict[str, int]:
     """How many of the cycle's worksheets are in each status, as committed now (one grouped
     query, whatever the size of the office: no sheet is loaded)."""
-    rows = await ctx.session.execute(
+    rows = await ctx.session.execute(_counts_query(), {"cycle_id": run.cycle.id})
+    return {str(status): int(n) for status, n in rows}
+
+
+@functools.cache
+def _counts_query() -> Executable:
+    """Built once (asked on every Kirim); ``cycle_id``."""
+    return (
         select(Worksheet.status, func.count())
-        .where(Worksheet.cycle_id == run.cycle.id)
+        .where(Worksheet.cycle_id == bindparam("cycle_id"))
         .group_by(Worksheet.status)
     )
-    return {str(status): int(n) for status, n in rows}
 
 
 def deadline_text(run: Run, due: datetime | None) -> str:
@@ -119,10 +126,15 @@ def deadline_text(run: Run, due: datetime | None) -> str:
 
 
 async def deadline_of(ctx: Ctx, run: Run, step_id: str | None = None) -> StepDeadline | None:
-    return await ctx.session.scalar(
-        select(StepDeadline).where(
-            StepDeadline.cycle_id == run.cycle.id, StepDeadline.step == (step_id or run.cycle.step)
-        )
+    params = {"cycle_id": run.cycle.id, "step": step_id or run.cycle.step}
+    return await ctx.session.scalar(_deadline_query(), params)
+
+
+@functools.cache
+def _deadline_query() -> Executable:
+    """Built once (asked on every /isi and Kirim); ``cycle_id``, ``step``."""
+    return select(StepDeadline).where(
+        StepDeadline.cycle_id == bindparam("cycle_id"), StepDeadline.step == bindparam("step")
     )
 
 
