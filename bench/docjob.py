@@ -116,6 +116,8 @@ def _pages(pdf: bytes) -> int:
 
 
 def _laporan(rows: int, _: str) -> dict[str, Any]:
+    import weasyprint  # noqa: F401  # imported before the timing, as in the floor's job
+
     from reports.pdf import render_laporan_pdf
 
     data = report_data(rows)

@@ -35,7 +35,7 @@ CHAPTERS = [
     "BAB IV KENDALA DAN UPAYA",
     "BAB V PENUTUP",
     "LAMPIRAN 1 FORMULIR PENGUKURAN KINERJA",
-    "LAMPIRAN 2 DAFTAR BUKTI DUKUNG",
+    "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG",
     "LAMPIRAN 3 RIWAYAT PERSETUJUAN",
 ]
 
@@ -193,6 +193,10 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
     assert has(appendix, HYPERLINK_TEXT)  # user text printed as text
     assert "PEM-1_bukti_TW3.pdf" in appendix
     assert "Belum ada bukti dukung." in appendix
+    # the Rencana Aksi targets by kode are printed once, beside the evidence (not in Bab II)
+    lampiran2 = flat(" ".join(pages[page_of(pages, "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG") :]))
+    assert "Target s.d. TW IV" in lampiran2 and "Tabel 2.2" not in " ".join(pages)
+    assert "PEM-2 3 6 9 12 PEM-2_bukti_TW3.pdf" in lampiran2
     assert "Terlambat" in appendix and "Tepat waktu" in appendix
     assert "Laporan disahkan" in appendix
 
