@@ -30,6 +30,7 @@ from bench import seed
 from bench.common import TOKEN, WIB, Fixed, Result, Timer, backend, p99
 from bench.fakeapi import BOT_USER, FakeBotApi
 from bot.bootstrap import build_router
+from flows.core import texts
 from flows.core.context import Ctx
 from flows.core.router import Core
 from flows.domain.periods import Period
@@ -132,6 +133,8 @@ async def _handled(handle: TelegramInbox, data: dict[str, Any]) -> float:
 async def _product(db: Database, kasi: int, indicators: int) -> dict[str, Any]:
     chats = await seed.office_with_kasi(db, kasi, indicators)
     core = Core(db, build_router(), Fixed(NOW))
+    for _ in texts.warm_up():  # as the bot does at start (bot.bootstrap._warm_templates)
+        pass
     await _open_quarter(core)
     app = build_application(TOKEN, FAKE_URL, FAKE_URL)
     fake = FakeBotApi()

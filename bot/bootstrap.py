@@ -230,6 +230,7 @@ async def run_telegram(
                 )
             if whatsapp_enabled(settings):
                 await _start_whatsapp(settings, core, delivery, stack, receive=receive)
+            tasks.append(asyncio.create_task(_warm_templates(), name="templates"))
             if receive:
                 tasks.append(asyncio.create_task(intake.run_forever(), name="inbox"))
             if notifier is not None:
@@ -273,6 +274,12 @@ async def run_telegram(
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
         await db.dispose()
     log.info("bot stopped")
+
+
+async def _warm_templates() -> None:
+    """Every chat template compiled at start, one per turn of the loop (~1 ms each)."""
+    for _ in texts.warm_up():
+        await asyncio.sleep(0)
 
 
 def _raise_what_stopped(tasks: list[asyncio.Task[None]]) -> None:

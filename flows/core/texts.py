@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,15 @@ WORD_COMMAND_CHANNELS = frozenset({"whatsapp"})
 def command_prefix(channel: str) -> str:
     """ "/" before a command name in help texts, or "" where commands are words."""
     return "" if channel in WORD_COMMAND_CHANNELS else "/"
+
+
+def warm_up() -> Iterator[str]:
+    """Compile every chat template, one per step (the caller may yield between steps): a
+    process otherwise compiles each at its first message, ~15 ms for the rekap card."""
+    env = _env()
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".txt")):
+        env.get_template(name)
+        yield name
 
 
 def render(name: str, **context: Any) -> str:
