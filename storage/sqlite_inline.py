@@ -8,12 +8,13 @@ for another connection's write lock (the busy timeout), so it still goes to aios
 and the loop keeps serving other work meanwhile. Once ``BEGIN IMMEDIATE`` holds the write lock,
 nothing else in the transaction waits for a lock in WAL mode (readers never block, and the
 engine never writes outside such a transaction), so running the rest inline does not stall
-the loop.
+the loop. While any call is still queued or running on the thread (a ``BEGIN`` whose caller
+was cancelled, SQLAlchemy's own calls put on the ``_tx`` queue), the next calls queue behind
+it: two threads in one connection crashed the process.
 
-The class leans on aiosqlite internals that SQLAlchemy's own aiosqlite dialect uses too:
-``_execute`` and the ``_thread`` (SQLAlchemy also puts its own calls on the ``_tx`` queue, which
-still goes to the thread); pyproject pins aiosqlite's
-minor version and ``tests/test_sqlite_inline.py`` checks the behaviour.
+The class leans on aiosqlite internals that SQLAlchemy's own aiosqlite dialect uses too
+(``_execute``, ``_tx``, ``_thread``); pyproject pins aiosqlite's minor version and
+``tests/test_sqlite_inline.py`` checks the behaviour.
 """
 
 from __future__ import annotations
@@ -58,14 +59,13 @@ class InlineConnection(aiosqlite.Connection):
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        self._tx = _CountingQueue(self._tx)  # type: ignore[assignment]  # the thread keeps the real one
+        self._on_thread = _CountingQueue(self._tx)  # the thread keeps reading the real queue
+        self._tx = self._on_thread  # type: ignore[assignment]
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        # Behind a call still on the thread (a BEGIN whose caller was cancelled, SQLAlchemy's
-        # own calls), a call queues too: never two threads in one connection at a time.
-        if _is_begin(args) or self._tx.pending:  # type: ignore[attr-defined]
+        if _is_begin(args) or self._on_thread.pending:  # never two threads in one connection
             return await super()._execute(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 

@@ -138,7 +138,7 @@ async def test_a_call_behind_a_waiting_begin_queues_behind_it(tmp_path: Path):
         holder.execute("COMMIT")
         await asyncio.wait_for(asyncio.gather(begin, select_one), 30)
         await conn.execute("COMMIT")
-        assert conn._tx.pending == 0  # noqa: SLF001 - the count of calls on the thread
+        assert conn._on_thread.pending == 0  # noqa: SLF001 - the count of calls on the thread
         cursor = await conn.execute("SELECT 2")
         assert await cursor.fetchone() == (2,)  # idle again: inline
     finally:
