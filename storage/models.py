@@ -189,6 +189,9 @@ class Worksheet(Base):
     late_allowed_by: Mapped[int | None] = mapped_column(Integer)
     late_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     late_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: The sheet's line of the rekap summary as it was sent (``flows.sop.rekap_view``); cleared
+    #: when a figure it was made from changes, ``None`` until the first Kirim.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
 
 
 class Entry(Base):

@@ -20,7 +20,7 @@ from flows.domain.periods import Period
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, CycleState, EntryState, SheetState
 from flows.setup.office_file import kumulatif_entry
-from flows.sop import late, value_history
+from flows.sop import late, rekap_view, value_history
 from flows.sop import review as sheet_review
 from flows.sop.evidence import without_evidence
 from flows.sop.lifecycle import Verb, transition
@@ -207,6 +207,7 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
         await late.ask(ctx, run, ws, due)
         return
     lateness = await late.sent_late(ctx, run, ws)
+    line = rekap_view.stored_line(items, Period.from_key(cycle.period_key).last_quarter)
     done = await transition(
         ctx,
         run,
@@ -218,6 +219,8 @@ async def on_submit(ctx: Ctx, args: dict[str, Any]) -> None:
             "reviewed_by": None,
             "reviewed_at": None,
             "late_minutes": lateness[1] if lateness else ws.late_minutes,
+            # its line of the rekap summary, as sent (no reading of every sheet at the rekap)
+            "summary": line,
         },
     )
     if not done.ok:

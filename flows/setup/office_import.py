@@ -30,6 +30,7 @@ from flows.setup.office_file import (
     PersonSpec,
     Problems,
 )
+from flows.sop.rekap_view import forget_lines
 from storage.models import (
     Entry,
     Event,
@@ -504,6 +505,8 @@ async def merge_indicators(
                 Removal("indikator", indicator.kode, indicator.nama, indicator.id in with_data)
             )
     await session.flush()
+    if report.indicators.updated:  # targets or codes changed: the sent sheets' lines, again
+        await forget_lines(session, office.id)
 
 
 # --- entry points ------------------------------------------------------------------------------

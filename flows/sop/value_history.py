@@ -18,6 +18,7 @@ from flows.core import texts
 from flows.core.context import Ctx
 from flows.domain.fmt import fmt_number
 from flows.domain.states import SheetState
+from flows.sop import rekap_view
 from storage.models import Cycle, Entry, EntryChange, Indicator, Person, Worksheet
 
 #: Entry columns that hold numbers (stored as exact decimal text in the history).
@@ -62,6 +63,9 @@ async def change(ctx: Ctx, entry: Entry, field: str, new: Decimal | str | None) 
     if old == new or (_stored(old) is None and _stored(new) is None):
         return
     _record(ctx, entry, field, _stored(old), _stored(new), await _why(ctx, entry))
+    if field in NUMBER_FIELDS:
+        ws = await ctx.session.get(Worksheet, entry.worksheet_id)
+        await rekap_view.figure_changed(ctx.session, ws, entry)
 
 
 async def evidence_added(ctx: Ctx, entry: Entry, file_name: str) -> None:
