@@ -5,12 +5,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, bindparam, select
+from sqlalchemy import Executable, bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import Acting, Office, Person
+
+#: ``session.info`` key of the role lookups kept for a unit of work, and what empties them.
+_KEY = "people"
+_PEOPLE = (Person, Acting)
 
 
 def normalize_phone(text: str) -> str:
@@ -36,9 +42,37 @@ def _holders_query() -> Executable:
     )
 
 
+def _kept(session: AsyncSession) -> dict[tuple[object, ...], Any] | None:
+    """The role lookups of this unit of work (a step's entry asks for the same roles several
+    times), or ``None`` while people or acting officials are changed in it and not yet
+    written. A write of either empties it (a flush listener, added with it)."""
+    sync = session.sync_session
+    if any(isinstance(o, _PEOPLE) for o in (*sync.new, *sync.dirty, *sync.deleted)):
+        session.info.pop(_KEY, None)
+        return None
+    kept = session.info.get(_KEY)
+    if kept is None:
+        kept = session.info[_KEY] = {}
+        event.listen(sync, "before_flush", _forget_on_write)
+    return kept
+
+
+def _forget_on_write(sync: Session, *_: object) -> None:
+    if any(isinstance(o, _PEOPLE) for o in (*sync.new, *sync.dirty, *sync.deleted)):
+        sync.info.pop(_KEY, None)
+
+
 async def holders(session: AsyncSession, office_id: int, role: str) -> list[Person]:
     """Active people of the office with this role, in id order (no acting officials)."""
-    found = await session.scalars(_holders_query(), {"office_id": office_id, "role": str(role)})
+    kept = _kept(session)
+    key = ("holders", office_id, str(role))
+    if kept is not None and key in kept:
+        return list(kept[key])
+    found = list(
+        await session.scalars(_holders_query(), {"office_id": office_id, "role": str(role)})
+    )
+    if kept is not None:
+        kept[key] = found
     return list(found)
 
 
@@ -59,10 +93,17 @@ async def acting_for(
     session: AsyncSession, office_id: int, role: str, on: date
 ) -> list[tuple[Person, Acting]]:
     """People set to act for ``role`` on ``on`` (Plt / Plh)."""
+    kept = _kept(session)
+    key = ("acting", office_id, str(role), on)
+    if kept is not None and key in kept:
+        return list(kept[key])
     rows = await session.execute(
         _acting_query(), {"office_id": office_id, "role": str(role), "on": on}
     )
-    return [(p, a) for p, a in rows.all()]
+    found = [(p, a) for p, a in rows.all()]
+    if kept is not None:
+        kept[key] = found
+    return list(found)
 
 
 @functools.cache

@@ -14,7 +14,6 @@ from sqlalchemy.sql import Executable
 from flows.core.context import Ctx
 from flows.domain.capaian import (
     DEFAULT_SCALE,
-    PredikatScale,
     average_capaian,
     is_sedang_or_below,
 )
@@ -125,14 +124,14 @@ async def figure_changed(session: AsyncSession, ws: Worksheet | None, entry: Ent
     await conn.execute(_forget_indicator(), {"ind": entry.indicator_id, "own": entry.worksheet_id})
 
 
-def _summary(first: Any, line: dict[str, Any], scale: PredikatScale) -> SectionSummary:
+def _summary(first: Any, line: dict[str, Any], weak: frozenset[str]) -> SectionSummary:
     mean = line["rata_rata"]
     return SectionSummary(
         seksi=first.seksi,
         orang=first.orang,
         status=first.ws_status,
         rata_rata=None if mean is None else Decimal(mean),
-        lemah=tuple(kode for kode, p in line["predikat"] if is_sedang_or_below(p, scale)),
+        lemah=tuple(kode for kode, p in line["predikat"] if p in weak),
         jumlah=line["jumlah"],
     )
 
@@ -165,7 +164,8 @@ async def section_summaries(ctx: Ctx, run: Run) -> list[SectionSummary]:
     missing = [r.ws_id for r in sheets if r.ws_id not in lines]
     for i in range(0, len(missing), _CHUNK):
         lines.update(await _fresh_lines(ctx, run, missing[i : i + _CHUNK]))
-    return [_summary(r, lines.get(r.ws_id, _line([])), scale) for r in sheets]
+    weak = frozenset(label for label in scale.labels if is_sedang_or_below(label, scale))
+    return [_summary(r, lines.get(r.ws_id, _line([])), weak) for r in sheets]
 
 
 async def _fresh_lines(ctx: Ctx, run: Run, ws_ids: list[int]) -> dict[int, dict[str, Any]]:

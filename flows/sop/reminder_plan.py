@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import Executable, Insert, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,7 +31,7 @@ from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, SheetState, StepKind
 from flows.sop.run import Run, deadline_of, phase_step, role_holders, step_actors
-from storage.models import Office, Person, Reminder, StepDeadline, Worksheet
+from storage.models import Base, Office, Person, Reminder, StepDeadline, Worksheet
 
 #: The default plan; an office overrides any key with ``settings["pengingat"]``.
 DEFAULT_PLAN: dict[str, Any] = {
@@ -332,11 +332,6 @@ async def _full_plan(ctx: Ctx, run: Run, deadline: StepDeadline) -> list[Planned
     return current_and_future({p.key: p for p in out}.values(), now)
 
 
-def _insert(ctx: Ctx) -> Any:
-    dialect = ctx.session.get_bind().dialect.name
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 async def write_rows(
     ctx: Ctx, cycle_id: int, step: str, planned: list[Planned], *, revive: bool = False
 ) -> None:
@@ -354,18 +349,30 @@ async def write_rows(
         }
         for p in planned
     ]
-    insert = _insert(ctx)
+    if not values:
+        return
+    await ctx.session.flush()  # a retired row of the same key is deleted first
+    conn = await ctx.session.connection()
+    statement = _insert_rows(conn.dialect.name, revive)
     for i in range(0, len(values), _ROWS_PER_INSERT):
-        stmt = insert(Reminder).values(values[i : i + _ROWS_PER_INSERT])
-        if revive:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["key"],
-                set_={"status": "pending", "due_at": stmt.excluded.due_at},
-                where=Reminder.status.in_(("lewat", "batal")),
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
-        await ctx.session.execute(stmt)
+        await conn.execute(statement, values[i : i + _ROWS_PER_INSERT])
+
+
+@functools.cache
+def _insert_rows(dialect: str, revive: bool) -> Insert:
+    """The reminder rows' ``INSERT … ON CONFLICT (key)``, built once and run as executemany
+    (a ``.values([...])`` statement is new SQL per call and misses SQLAlchemy's cache)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = Base.metadata.tables[Reminder.__tablename__]
+    stmt = insert(table)
+    if revive:
+        return stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"status": "pending", "due_at": stmt.excluded.due_at},
+            # no IN (...): an expanding parameter cannot run as executemany
+            where=or_(table.c.status == "lewat", table.c.status == "batal"),
+        )
+    return stmt.on_conflict_do_nothing(index_elements=["key"])
 
 
 async def rows_by_key(ctx: Ctx, keys: Iterable[str]) -> dict[str, Reminder]:

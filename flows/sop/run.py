@@ -126,8 +126,18 @@ def deadline_text(run: Run, due: datetime | None) -> str:
 
 
 async def deadline_of(ctx: Ctx, run: Run, step_id: str | None = None) -> StepDeadline | None:
-    params = {"cycle_id": run.cycle.id, "step": step_id or run.cycle.step}
-    return await ctx.session.scalar(_deadline_query(), params)
+    """The step's deadline row (one per cycle and step), read once per unit of work: the rows
+    are changed only through these objects, and :func:`set_deadline` keeps a new one."""
+    key = (run.cycle.id, step_id or run.cycle.step)
+    kept: dict[tuple[int, str], StepDeadline | None] = ctx.session.info.setdefault(_KEPT, {})
+    if key not in kept:
+        params = {"cycle_id": key[0], "step": key[1]}
+        kept[key] = await ctx.session.scalar(_deadline_query(), params)
+    return kept[key]
+
+
+#: ``session.info`` key of the deadline rows read in this unit of work.
+_KEPT = "step_deadlines"
 
 
 @functools.cache
@@ -147,6 +157,7 @@ async def set_deadline(ctx: Ctx, run: Run, step: Step) -> StepDeadline:
     if row is None:
         row = StepDeadline(cycle_id=run.cycle.id, step=step.id, started_at=ctx.now, due_at=due)
         ctx.session.add(row)
+        ctx.session.info.setdefault(_KEPT, {})[(run.cycle.id, step.id)] = row
     else:
         row.started_at, row.due_at, row.done_at = ctx.now, due, None
         row.visit += 1

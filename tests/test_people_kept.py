@@ -1,0 +1,77 @@
+"""Role lookups are read once per unit of work, and follow every change of people made in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import event
+
+from flows.core.people import acting_for, holders
+from storage.db import Database
+from storage.models import Acting, Person
+from tests.flowkit import seed_small_office
+
+TODAY = date(2026, 10, 5)
+
+
+class Statements:
+    """Counts the SQL statements the engine runs."""
+
+    def __init__(self, db: Database) -> None:
+        self.n = 0
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: Any) -> None:
+        self.n += 1
+
+
+async def test_a_role_asked_twice_is_read_once(db: Database) -> None:
+    ids = await seed_small_office(db)
+    counted = Statements(db)
+    async with db.transaction() as s:
+        first = await holders(s, ids["office"], "kasi")
+        before = counted.n
+        again = await holders(s, ids["office"], "kasi")
+        assert counted.n == before
+        assert [p.id for p in again] == [p.id for p in first] == [ids["kasi"]]
+        assert await acting_for(s, ids["office"], "camat", TODAY) == []
+        before = counted.n
+        assert await acting_for(s, ids["office"], "camat", TODAY) == []
+        assert counted.n == before
+    async with db.transaction() as s:  # a new unit of work reads again
+        before = counted.n
+        await holders(s, ids["office"], "kasi")
+        assert counted.n > before
+
+
+async def test_people_changed_in_the_same_unit_of_work_are_seen(db: Database) -> None:
+    ids = await seed_small_office(db)
+    async with db.transaction() as s:
+        assert [p.id for p in await holders(s, ids["office"], "kasi")] == [ids["kasi"]]
+        budi = await s.get(Person, ids["kasi"])
+        assert budi is not None
+        budi.active = False  # not yet written
+        assert await holders(s, ids["office"], "kasi") == []
+        await s.flush()
+        assert await holders(s, ids["office"], "kasi") == []
+        new = Person(office_id=ids["office"], nip="1", nama="Ani", jabatan="Kasi", role="kasi")
+        s.add(new)
+        await s.flush()  # written by a flush of its own, before the next lookup
+        assert [p.id for p in await holders(s, ids["office"], "kasi")] == [new.id]
+
+        assert await acting_for(s, ids["office"], "camat", TODAY) == []
+        s.add(
+            Acting(
+                office_id=ids["office"],
+                person_id=ids["sekcam"],
+                role="camat",
+                kind="Plt",
+                starts=TODAY,
+                ends=TODAY,
+                created_at=datetime(2026, 10, 5, tzinfo=UTC),
+            )
+        )
+        await s.flush()
+        found = await acting_for(s, ids["office"], "camat", TODAY)
+        assert [(p.id, a.kind) for p, a in found] == [(ids["sekcam"], "Plt")]
