@@ -12,11 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from flows.core.context import Ctx
-from flows.domain.capaian import (
-    DEFAULT_SCALE,
-    average_capaian,
-    is_sedang_or_below,
-)
+from flows.domain.capaian import DEFAULT_SCALE, average_capaian, is_sedang_or_below
 from flows.domain.measure import Figures, Reported, figures
 from flows.domain.office_settings import predikat_scale_for
 from flows.sop.run import Run
@@ -86,8 +82,8 @@ def stored_line(items: list[Item], q: int) -> dict[str, Any]:
 
 
 async def forget_lines(session: AsyncSession, office_id: int) -> None:
-    """Every stored summary line of the office's sheets is made again from the answers: the
-    indicators (targets, the sheets' rows) changed, or an earlier cycle was reopened."""
+    """Every stored summary line of the office's sheets is made again from the answers: its
+    indicators changed (targets, codes)."""
     cycles = select(Cycle.id).where(Cycle.office_id == office_id).scalar_subquery()
     await session.execute(
         update(Worksheet)
@@ -119,6 +115,10 @@ async def figure_changed(session: AsyncSession, ws: Worksheet | None, entry: Ent
     read it as an earlier quarter are made again when next shown."""
     if ws is not None and ws.summary is not None:
         ws.summary = None
+    done: set[tuple[int, int]] = session.info.setdefault("lines_forgotten", set())
+    if (entry.indicator_id, entry.worksheet_id) in done:  # a rasio's three numbers: once
+        return
+    done.add((entry.indicator_id, entry.worksheet_id))
     # on the connection: no flush of the answer being written (it is flushed once, later)
     conn = await session.connection()
     await conn.execute(_forget_indicator(), {"ind": entry.indicator_id, "own": entry.worksheet_id})
