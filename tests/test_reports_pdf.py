@@ -193,6 +193,14 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
     assert has(appendix, HYPERLINK_TEXT)  # user text printed as text
     assert "PEM-1_bukti_TW3.pdf" in appendix
     assert "Belum ada bukti dukung." in appendix
+    # Lampiran 1: the unit beside the annual target, kendala and upaya in one cell
+    lampiran1 = " ".join(pages[start : page_of(pages, "LAMPIRAN 2 RENCANA AKSI")])
+    assert "Target tahunan (satuan)" in flat(lampiran1)
+    assert "Kendala / upaya tindak lanjut" in flat(lampiran1)
+    for row in data.all_rows:
+        assert has(lampiran1, f"{fmt_number(row.target_tahunan)} {row.satuan}"), row.kode
+        if row.kendala:
+            assert has(lampiran1, f"Kendala: {row.kendala} Upaya: {row.upaya or '–'}"), row.kode
     # the Rencana Aksi targets by kode are printed once, beside the evidence (not in Bab II)
     lampiran2 = flat(" ".join(pages[page_of(pages, "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG") :]))
     assert "Tabel 2.2" not in " ".join(pages)
