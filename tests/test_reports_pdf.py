@@ -204,10 +204,13 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
     # the Rencana Aksi targets by kode are printed once, beside the evidence (not in Bab II)
     lampiran2 = flat(" ".join(pages[page_of(pages, "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG") :]))
     assert "Tabel 2.2" not in " ".join(pages)
-    # the four cumulative targets share one cell, in the order of the header
-    assert "Target s.d. TW I / TW II / TW III / TW IV" in lampiran2
-    assert "PEM-2 3 / 6 / 9 / 12 PEM-2_bukti_TW3.pdf" in lampiran2
-    assert "dari TW I sampai dengan TW IV" in lampiran2
+    # one line per indicator: kode, the four cumulative targets in the order given, evidence
+    assert "target Rencana Aksi s.d. TW I / TW II / TW III / TW IV (kumulatif;" in lampiran2
+    assert "PEM-2 — Target: 3 / 6 / 9 / 12 — Bukti: PEM-2_bukti_TW3.pdf" in lampiran2
+    for row in data.all_rows:
+        targets = " / ".join(fmt_number(t) for t in row.targets_tw)
+        evidence = f"Bukti: {'; '.join(row.evidence)}" if row.evidence else "Belum ada"
+        assert has(lampiran2, f"{row.kode} — Target: {targets} — {evidence}"), row.kode
     assert "Terlambat" in appendix and "Tepat waktu" in appendix
     assert "Laporan disahkan" in appendix
 
