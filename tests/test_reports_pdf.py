@@ -193,10 +193,24 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
     assert has(appendix, HYPERLINK_TEXT)  # user text printed as text
     assert "PEM-1_bukti_TW3.pdf" in appendix
     assert "Belum ada bukti dukung." in appendix
+    # Lampiran 1: the unit beside the annual target, kendala and upaya in one cell
+    lampiran1 = " ".join(pages[start : page_of(pages, "LAMPIRAN 2 RENCANA AKSI")])
+    assert "Target tahunan (satuan)" in flat(lampiran1)
+    assert "Kendala / upaya tindak lanjut" in flat(lampiran1)
+    for row in data.all_rows:
+        assert has(lampiran1, f"{fmt_number(row.target_tahunan)} {row.satuan}"), row.kode
+        if row.kendala:
+            assert has(lampiran1, f"Kendala: {row.kendala} Upaya: {row.upaya or '–'}"), row.kode
     # the Rencana Aksi targets by kode are printed once, beside the evidence (not in Bab II)
     lampiran2 = flat(" ".join(pages[page_of(pages, "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG") :]))
-    assert "Target s.d. TW IV" in lampiran2 and "Tabel 2.2" not in " ".join(pages)
-    assert "PEM-2 3 6 9 12 PEM-2_bukti_TW3.pdf" in lampiran2
+    assert "Tabel 2.2" not in " ".join(pages)
+    # one line per indicator: kode, the four cumulative targets in the order given, evidence
+    assert "target Rencana Aksi s.d. TW I / TW II / TW III / TW IV (kumulatif;" in lampiran2
+    assert "PEM-2 — Target: 3 / 6 / 9 / 12 — Bukti: PEM-2_bukti_TW3.pdf" in lampiran2
+    for row in data.all_rows:
+        targets = " / ".join(fmt_number(t) for t in row.targets_tw)
+        evidence = f"Bukti: {'; '.join(row.evidence)}" if row.evidence else "Belum ada"
+        assert has(lampiran2, f"{row.kode} — Target: {targets} — {evidence}"), row.kode
     assert "Terlambat" in appendix and "Tepat waktu" in appendix
     assert "Laporan disahkan" in appendix
 
