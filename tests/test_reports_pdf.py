@@ -205,7 +205,7 @@ def test_appendix_sheets_evidence_and_history(data: ReportData, pages: list[str]
     lampiran2 = flat(" ".join(pages[page_of(pages, "LAMPIRAN 2 RENCANA AKSI DAN BUKTI DUKUNG") :]))
     assert "Tabel 2.2" not in " ".join(pages)
     # one line per indicator: kode, the four cumulative targets in the order given, evidence
-    assert "target Rencana Aksi s.d. TW I / TW II / TW III / TW IV (kumulatif;" in lampiran2
+    assert "target Rencana Aksi s.d. TW I / TW II / TW III / TW IV (tanda" in lampiran2
     assert "PEM-2 — Target: 3 / 6 / 9 / 12 — Bukti: PEM-2_bukti_TW3.pdf" in lampiran2
     for row in data.all_rows:
         targets = " / ".join(fmt_number(t) for t in row.targets_tw)
