@@ -144,3 +144,55 @@ async def test_semester_start_where_the_preset_rolls_it_up(db):
     out = await chat.say(KASI, "/mulai Tahun 2026")  # the annual roll-up runs at TW IV
     assert any("Triwulan IV 2026 dimulai" in m.text for m in out)
     assert any("Laporan Tahun 2026 disusun" in m.text for m in out)
+
+
+async def test_many_offices_in_one_sweep_each_by_its_own_guards(db):
+    """The guards are read for all offices at once; each office still gets its own answer."""
+    uji = await imported(db, utc(2026, 1, 5))
+    async with db.transaction() as s:
+        made = {}
+        for code in ("sepi", "sibuk", "baru", "sudah"):
+            office = Office(
+                code=code,
+                nama=f"Kecamatan {code}",
+                kabupaten="Kabupaten Contoh",
+                alamat="-",
+                kota_ttd="-",
+                preset="kebasen-pengumpulan",
+                tahun=2026,
+                settings={},
+            )
+            s.add(office)
+            await s.flush()
+            made[code] = office.id
+            at = utc(2026, 4, 2) if code == "baru" else utc(2026, 1, 5)  # imported after it
+            s.add(Event(office_id=office.id, action="kantor.impor", subject=code, at=at))
+        s.add(
+            Cycle(
+                office_id=made["sibuk"],
+                period_key="2025-TW4",
+                preset="kebasen-pengumpulan",
+                step="isi",
+                status="running",
+                created_at=utc(2026, 1, 5),
+            )
+        )
+        s.add(
+            Event(
+                office_id=made["sudah"],
+                action="siklus.tawarkan",
+                subject="2026-TW1",
+                at=utc(2026, 4, 1, 1),
+            )
+        )
+    chat = Chat(db, FakeClock(utc(2026, 4, 1, 3)))
+    await sweep(chat)
+    async with db.transaction() as s:
+        offers = list(
+            await s.execute(
+                select(Event.office_id, Event.subject).where(Event.action == "siklus.tawarkan")
+            )
+        )
+    assert sorted((o, key) for o, key in offers) == sorted(
+        [(uji, "2026-TW1"), (made["sepi"], "2026-TW1"), (made["sudah"], "2026-TW1")]
+    )  # not the office with a running cycle, nor the one imported after the opening
