@@ -7,7 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -79,3 +83,9 @@ def keep(session: AsyncSession, *objects: object) -> None:
     garbage-collected, and the next ``session.get`` of it queries again. Kept ones are found.
     """
     session.info.setdefault("kept", []).extend(o for o in objects if o is not None)
+
+
+def upsert(dialect: str, table: Table) -> PgInsert | SqliteInsert:
+    """An ``INSERT`` into ``table`` that takes ``ON CONFLICT`` clauses, in ``dialect``'s form
+    (PostgreSQL or SQLite). On the table: an ORM insert given parameters is a bulk insert."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)

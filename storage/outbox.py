@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import Base, Identity, Outbox
 
 
@@ -182,8 +181,7 @@ async def enqueue(
 def _insert_rows(dialect: str) -> Insert:
     """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``, built once and run as executemany
     (a ``.values([...])`` statement is new SQL per call and misses SQLAlchemy's cache)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(Base.metadata.tables[Outbox.__tablename__]).on_conflict_do_nothing(
+    return upsert(dialect, Base.metadata.tables[Outbox.__tablename__]).on_conflict_do_nothing(
         index_elements=["dedupe_key"]
     )
 

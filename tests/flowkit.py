@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.bootstrap import build_router
 from flows.core.context import Ctx
@@ -303,3 +304,25 @@ SMALL_PEM = [
     "tap:Kirim",
 ]
 SMALL_PK = ["/isi", "3", "tap:Lewati", "tap:Lewati", "tap:Kirim"]
+
+
+class Counter:
+    """SQL statements sent on the database's connections while ``active``."""
+
+    def __init__(self, db: Database) -> None:
+        self.statements: list[str] = []
+        self.active = False
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.active:
+            self.statements.append(statement)
+
+    async def count(self, chat: Chat, inbound: Inbound) -> int:
+        self.statements.clear()
+        self.active = True
+        try:
+            await chat.core.handle(inbound)
+        finally:
+            self.active = False
+        return len(self.statements)

@@ -3,46 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
-
-from sqlalchemy import event
 
 from flows.core.people import acting_for, holders
 from storage.db import Database
 from storage.models import Acting, Person
-from tests.flowkit import seed_small_office
+from tests.flowkit import Counter, seed_small_office
 
 TODAY = date(2026, 10, 5)
 
 
-class Statements:
-    """Counts the SQL statements the engine runs."""
-
-    def __init__(self, db: Database) -> None:
-        self.n = 0
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._count)
-
-    def _count(self, *_: Any) -> None:
-        self.n += 1
-
-
 async def test_a_role_asked_twice_is_read_once(db: Database) -> None:
     ids = await seed_small_office(db)
-    counted = Statements(db)
+    counter = Counter(db)
+    counter.active = True
     async with db.transaction() as s:
         first = await holders(s, ids["office"], "kasi")
-        before = counted.n
+        before = len(counter.statements)
         again = await holders(s, ids["office"], "kasi")
-        assert counted.n == before
+        assert len(counter.statements) == before
         assert [p.id for p in again] == [p.id for p in first] == [ids["kasi"]]
         assert await acting_for(s, ids["office"], "camat", TODAY) == []
-        before = counted.n
+        before = len(counter.statements)
         assert await acting_for(s, ids["office"], "camat", TODAY) == []
-        assert counted.n == before
+        assert len(counter.statements) == before
     async with db.transaction() as s:  # a new unit of work reads again
-        before = counted.n
+        before = len(counter.statements)
         await holders(s, ids["office"], "kasi")
-        assert counted.n > before
+        assert len(counter.statements) > before
 
 
 async def test_people_changed_in_the_same_unit_of_work_are_seen(db: Database) -> None:

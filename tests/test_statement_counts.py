@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bench import seed
 from bench.common import WIB
@@ -16,7 +16,7 @@ from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 from storage.models import Cycle, Entry, Reminder, Worksheet
 from tests.conftest import reset_postgres
-from tests.flowkit import Chat, FakeClock, open_quarter
+from tests.flowkit import Chat, Counter, FakeClock, open_quarter
 
 NOW = datetime(2026, 10, 5, 9, 0, tzinfo=WIB)
 
@@ -27,28 +27,6 @@ MAX_ANSWER = 11
 MAX_TAP = 9
 #: The last Kirim (all sheets in: the next step's entry) costs at most this many.
 MAX_LAST_KIRIM = 50
-
-
-class Counter:
-    """SQL statements sent on the database's connections while ``active``."""
-
-    def __init__(self, db: Database) -> None:
-        self.statements: list[str] = []
-        self.active = False
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self.active:
-            self.statements.append(statement)
-
-    async def count(self, chat: Chat, inbound: Inbound) -> int:
-        self.statements.clear()
-        self.active = True
-        try:
-            await chat.core.handle(inbound)
-        finally:
-            self.active = False
-        return len(self.statements)
 
 
 async def _office_waiting_on_one(db: Database, kasi: int) -> tuple[Chat, str]:

@@ -47,7 +47,7 @@ def _kept(session: AsyncSession) -> dict[tuple[object, ...], Any] | None:
     times), or ``None`` while people or acting officials are changed in it and not yet
     written. A write of either empties it (a flush listener, added with it)."""
     sync = session.sync_session
-    if any(isinstance(o, _PEOPLE) for o in (*sync.new, *sync.dirty, *sync.deleted)):
+    if _people_change(sync):
         session.info.pop(_KEY, None)
         return None
     kept = session.info.get(_KEY)
@@ -57,8 +57,13 @@ def _kept(session: AsyncSession) -> dict[tuple[object, ...], Any] | None:
     return kept
 
 
+def _people_change(sync: Session) -> bool:
+    """People or acting officials are added, changed or deleted and not yet written."""
+    return any(isinstance(o, _PEOPLE) for o in (*sync.new, *sync.dirty, *sync.deleted))
+
+
 def _forget_on_write(sync: Session, *_: object) -> None:
-    if any(isinstance(o, _PEOPLE) for o in (*sync.new, *sync.dirty, *sync.deleted)):
+    if _people_change(sync):
         sync.info.pop(_KEY, None)
 
 

@@ -10,15 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core import conversation, texts
 from flows.core.context import Clock, Ctx
 from flows.core.messages import Inbound, Reply
 from storage import outbox
-from storage.db import Database, keep
+from storage.db import Database, keep, upsert
 from storage.models import Base, ButtonToken, Conversation, Identity, InboundSeen, Person
 
 log = logging.getLogger(__name__)
@@ -80,9 +78,8 @@ class Router:
 @functools.cache
 def _seen_insert(dialect: str) -> Executable:
     """``INSERT … ON CONFLICT DO NOTHING`` of an update's key, built once per dialect."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (  # on the table: an ORM insert given parameters would be an ORM bulk insert
-        insert(Base.metadata.tables[InboundSeen.__tablename__])
+    return (
+        upsert(dialect, Base.metadata.tables[InboundSeen.__tablename__])
         .values(channel=bindparam("channel"), key=bindparam("key"), at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["channel", "key"])
     )

@@ -21,8 +21,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Executable, Insert, bindparam, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from flows.core.context import Ctx
 from flows.core.people import Actor
@@ -31,6 +29,7 @@ from flows.domain.office_settings import calendar_for
 from flows.domain.roles import Role
 from flows.domain.states import FILLABLE, SheetState, StepKind
 from flows.sop.run import Run, deadline_of, phase_step, role_holders, step_actors
+from storage.db import upsert
 from storage.models import Base, Office, Person, Reminder, StepDeadline, Worksheet
 
 #: The default plan; an office overrides any key with ``settings["pengingat"]``.
@@ -362,9 +361,8 @@ async def write_rows(
 def _insert_rows(dialect: str, revive: bool) -> Insert:
     """The reminder rows' ``INSERT … ON CONFLICT (key)``, built once and run as executemany
     (a ``.values([...])`` statement is new SQL per call and misses SQLAlchemy's cache)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = Base.metadata.tables[Reminder.__tablename__]
-    stmt = insert(table)
+    stmt = upsert(dialect, table)
     if revive:
         return stmt.on_conflict_do_update(
             index_elements=["key"],
