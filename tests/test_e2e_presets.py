@@ -88,8 +88,12 @@ def office_file(index: int, preset: str) -> str:
 class Autopilot:
     """Plays every actor of one office, step by step, as the database says."""
 
-    def __init__(self, emu: BotApiEmulator, db: Database, index: int, preset: str) -> None:
+    def __init__(
+        self, emu: BotApiEmulator, db: Database, index: int, preset: str, patience: float = 120
+    ) -> None:
         self.emu, self.db, self.index = emu, db, index
+        #: How long one message may take to arrive (through faults, the bot's backoff).
+        self.patience = patience
         self.preset = load_preset(preset)
         base = 7000 + index * 10
         self.users = {
@@ -106,7 +110,7 @@ class Autopilot:
     async def settle(self) -> None:
         """Wait until every promised message has reached the emulator."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120  # a message may back off for a while through faults
+        deadline = loop.time() + self.patience
         while loop.time() < deadline:
             async with self.db.transaction() as s:
                 pending = await s.scalar(
@@ -131,7 +135,7 @@ class Autopilot:
             assert say is not None
             update_id = self.emu.user_sends_text(user.id, say, first_name=user.name)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120  # a message may back off for a while through faults
+        deadline = loop.time() + self.patience
         while loop.time() < deadline:
             async with self.db.transaction() as s:
                 if await s.get(InboundSeen, ("telegram", str(update_id))) is not None:
