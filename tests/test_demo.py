@@ -148,7 +148,7 @@ def test_jalan_without_token_runs_the_demo(
     monkeypatch.chdir(tmp_path)
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("TELEGRAM_TOKEN belum diisi") and "@BotFather" in out
+    assert out.startswith("TELEGRAM_TOKEN dan WHATSAPP_TOKEN belum diisi") and "@BotFather" in out
     assert calls == [Path("out")]
     assert main(["demo", "--keluaran", str(tmp_path / "hasil")]) == 0
     assert calls[-1] == tmp_path / "hasil"

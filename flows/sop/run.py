@@ -96,11 +96,9 @@ def phase_step(run: Run, jenis: StepKind) -> Step | None:
     return next((s for s in run.steps if s.jenis == jenis), None)
 
 
-async def worksheets(ctx: Ctx, run: Run, *, fresh: bool = False) -> list[Worksheet]:
-    """The cycle's worksheets; ``fresh`` reloads rows already in the session from the database."""
+async def worksheets(ctx: Ctx, run: Run) -> list[Worksheet]:
+    """The cycle's worksheets, in the order they were made."""
     query = select(Worksheet).where(Worksheet.cycle_id == run.cycle.id).order_by(Worksheet.id)
-    if fresh:
-        query = query.execution_options(populate_existing=True)
     return list(await ctx.session.scalars(query))
 
 
