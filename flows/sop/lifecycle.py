@@ -162,11 +162,15 @@ async def lock_cycle(ctx: Ctx, run: Run) -> None:
     UPDATE`` would deadlock with the key-share locks of rows inserted pointing at the cycle):
     a concurrent unit of work that locks the same cycle waits until this one commits, then sees
     what it wrote (READ COMMITTED takes a fresh snapshot per statement). SQLite leaves the
-    clause out: ``BEGIN IMMEDIATE`` already makes every write transaction exclusive. Take it
+    query out: ``BEGIN IMMEDIATE`` already makes every write transaction exclusive. Take it
     before deciding from other rows (all sheets in?) or before writing what a concurrent
     decision on the same visit also writes.
     """
     await ctx.session.flush()
+    if ctx.session.get_bind().dialect.name == "sqlite":
+        # BEGIN IMMEDIATE: no other writer since this unit of work began, so the cycle as
+        # loaded in it is the cycle as committed now; nothing to lock, nothing to reload.
+        return
     await ctx.session.execute(
         select(Cycle)
         .where(Cycle.id == run.cycle.id)
@@ -220,17 +224,18 @@ async def transition(
         assert ws is None, "a worksheet has no step"
         changes["step"] = step
     await ctx.session.flush()  # pending changes first: the row is refreshed below
-    done = await ctx.session.execute(
+    # The row comes back as written (RETURNING, populate_existing): no second query for it.
+    claimed = await ctx.session.scalars(
         update(model)
         .where(model.id == row.id, model.version == seen, model.status == rule.state)
         .values(**changes, version=model.version + 1)
-        .execution_options(synchronize_session=False)
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
+    if claimed.first() is None:
         if rule.guard is Guard.SYSTEM:
             raise LostRace(f"{model.__name__} {row.id}: {verb} lost at version {seen}")
         return Result(Outcome.LOST)
-    await ctx.session.refresh(row)
     if ws is not None and verb in (
         Verb.SUBMIT,
         Verb.RETURN,

@@ -441,10 +441,10 @@ async def sheet_moved(ctx: Ctx, run: Run, ws: Worksheet) -> None:
     if run.step.jenis != StepKind.ISI:
         return
     owner = ws.person_id
-    params = {"in_cycle": run.cycle.id, "of_person": owner}
-    still_owes = await ctx.session.scalar(_open_sheet_query(), params)
-    if still_owes is None:
-        await ctx.session.execute(_retire_owed_query(), params)
+    if ws.status not in FILLABLE:  # in: retired unless another sheet of theirs is still open
+        await ctx.session.execute(
+            _retire_owed_query(), {"in_cycle": run.cycle.id, "of_person": owner}
+        )
         return
     deadline = await deadline_of(ctx, run)
     if deadline is None or deadline.done_at is not None:
@@ -458,22 +458,18 @@ async def sheet_moved(ctx: Ctx, run: Run, ws: Worksheet) -> None:
 
 
 @functools.cache
-def _open_sheet_query() -> Executable:
-    """Another sheet the person still has to fill in the cycle? Built once (every Kirim)."""
-    return (
+def _retire_owed_query() -> Executable:
+    """The person's pending reminders to fill in, retired (``lewat``) when no sheet of theirs
+    in the cycle is still to be filled: one statement. Built once (every Kirim)."""
+    still_open = (
         select(Worksheet.id)
         .where(
             Worksheet.cycle_id == bindparam("in_cycle"),
             Worksheet.person_id == bindparam("of_person"),
             Worksheet.status.in_(FILLABLE),
         )
-        .limit(1)
+        .exists()
     )
-
-
-@functools.cache
-def _retire_owed_query() -> Executable:
-    """The person's pending reminders to fill in, retired (``lewat``). Built once."""
     return (
         update(Reminder)
         .where(
@@ -481,6 +477,7 @@ def _retire_owed_query() -> Executable:
             Reminder.person_id == bindparam("of_person"),
             Reminder.kind.in_(OWED_KINDS),
             Reminder.status == "pending",
+            ~still_open,
         )
         .values(status="lewat")
         .execution_options(synchronize_session="fetch")

@@ -17,7 +17,7 @@ from flows.domain.office_settings import predikat_scale_for
 from flows.domain.periods import Period
 from flows.domain.states import FILLABLE, CycleState, EntryState
 from storage.db import keep
-from storage.models import Cycle, Entry, Indicator, Office, Worksheet
+from storage.models import Cycle, Entry, Indicator, Office, Section, Worksheet
 
 __all__ = [
     "FILLABLE",
@@ -131,11 +131,13 @@ async def active_sheet(session: AsyncSession, person_id: int) -> tuple[Worksheet
 
 @functools.cache
 def _sheet_query() -> Executable:
-    """A worksheet, its cycle and the cycle's office (built once; parameter ``ws_id``)."""
+    """A worksheet, its cycle, the cycle's office and the sheet's section (built once;
+    parameter ``ws_id``)."""
     return (
-        select(Worksheet, Cycle, Office)
+        select(Worksheet, Cycle, Office, Section)
         .join(Cycle, Cycle.id == Worksheet.cycle_id)
         .join(Office, Office.id == Cycle.office_id)
+        .join(Section, Section.id == Worksheet.section_id)
         .where(Worksheet.id == bindparam("ws_id"))
     )
 
@@ -143,8 +145,8 @@ def _sheet_query() -> Executable:
 async def sheet_with_cycle(
     session: AsyncSession, ws_id: object
 ) -> tuple[Worksheet, Cycle] | tuple[None, None]:
-    """A worksheet with its cycle (and the cycle's office) in one query, kept for the unit of
-    work so that later ``session.get`` calls of any of them need no query."""
+    """A worksheet with its cycle (and the cycle's office, the sheet's section) in one query,
+    kept for the unit of work so that later ``session.get`` calls of any of them need no query."""
     if not isinstance(ws_id, int) or isinstance(ws_id, bool):
         return None, None
     row = (await session.execute(_sheet_query(), {"ws_id": ws_id})).first()
