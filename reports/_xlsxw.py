@@ -60,9 +60,8 @@ class Link:
     url: str
 
 
-def _excel_number(x: Decimal | int | float) -> int | float:
-    d = Decimal(str(x))
-    return int(d) if d == d.to_integral_value() else float(d)
+def _excel_number(x: Decimal) -> int | float:
+    return int(x) if x == x.to_integral_value() else float(x)
 
 
 def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt: Any) -> None:
