@@ -25,6 +25,7 @@ from xlsxwriter.worksheet import Worksheet
 
 MAX_CELL_TEXT = 32_767
 MAX_HEADER = 255  # Excel's limit for a page header, codes included
+MAX_URL = 2_079  # Excel's limit for a hyperlink
 FMT_DATETIME = "dd/mm/yyyy hh:mm"
 PAPER_A4 = 9
 #: Pixels per unit of a stored column width (Calibri 11's digit width).
@@ -89,10 +90,14 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt: Any) -> No
 
 
 def _write_link(ws: Worksheet, row: int, col: int, url: str, fmt: Any) -> None:
-    """A hyperlink; plain text when Excel cannot take it (over 2,079 characters, or past
-    65,530 links in one sheet)."""
-    if ws.write_url(row, col, url, fmt, url) < 0:
+    """A hyperlink; plain text when Excel cannot take it (over 2,079 characters, or, with
+    XlsxWriter's warning, past 65,530 links in one sheet)."""
+    if _utf16_len(url) > MAX_URL or ws.write_url(row, col, url, fmt, url) < 0:
         ws.write_string(row, col, url, fmt)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
@@ -105,7 +110,7 @@ def header_text(page_title: str) -> str:
     """The centred 9-pt page header, cut to Excel's 255 characters (``&`` doubled)."""
     text = page_title.replace("&", "&&")
     room = MAX_HEADER - len(_HEADER_CODES)
-    while len(text.encode("utf-16-le")) // 2 > room:
+    while _utf16_len(text) > room:
         text = text[:-1]
     if (len(text) - len(text.rstrip("&"))) % 2:
         text = text[:-1]  # never leave half of a doubled "&"
