@@ -1,29 +1,25 @@
 """The rekap's "Riwayat Nilai" sheet: one row per change of a stored value.
 
-Written by appending rows only (``ws.append`` of write-only cells styled by named styles), so
-it works the same in a normal and in a write-only workbook, and a cell's style costs a lookup
-by name instead of hashing a font, a border and an alignment per cell.
+Written top to bottom into an XlsxWriter workbook (``constant_memory`` or not), with its own
+formats; text always stays text (``write_string``), never a formula.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.workbook import Workbook
+from xlsxwriter import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from reports._fmt import to_local, tz_abbr
+from reports._xlsxw import FMT_DATETIME, set_widths, setup_print, write_cell
 from reports.data import ReportData
 
 SHEET = "Riwayat Nilai"
 HEADER_ROW = 5
 NOTE = "Setiap nilai yang pernah tersimpan: lama → baru, oleh siapa, kapan, alasan, dan kanal."
-#: Excel's limit for one cell's text.
-MAX_CELL_TEXT = 32_767
 WIDTHS = (5, 16, 40, 14, 16, 16, 24, 17, 40, 11)
-FMT_DATETIME = "dd/mm/yyyy hh:mm"
+MARGINS = (0.75, 0.75, 1.0, 1.0)  # left, right, top, bottom (inches)
 HEADERS = (
     "No",
     "Kode",
@@ -47,84 +43,68 @@ TITLE, PLAIN, HEAD, BODY, MIDDLE, MOMENT = (
 )
 
 
-def _named_styles() -> list[NamedStyle]:
-    thin = Side(style="thin", color="808080")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    body = Font(name="Calibri", size=10)
-    top = Alignment(wrap_text=True, vertical="top")
-    center = Alignment(horizontal="center", vertical="top")
-    return [
-        NamedStyle(TITLE, font=Font(name="Calibri", size=12, bold=True)),
-        NamedStyle(PLAIN, font=body),
-        NamedStyle(
-            HEAD,
-            font=Font(name="Calibri", size=10, bold=True),
-            fill=PatternFill("solid", fgColor="D9E1F2"),
-            border=border,
-            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
-        ),
-        NamedStyle(BODY, font=body, border=border, alignment=top),
-        NamedStyle(MIDDLE, font=body, border=border, alignment=center),
-        NamedStyle(MOMENT, font=body, border=border, alignment=center, number_format=FMT_DATETIME),
-    ]
+def _formats(wb: Workbook) -> dict[str, Any]:
+    """The sheet's formats, by name."""
+    border = {"border": 1, "border_color": "#808080"}
+    body = {"font_name": "Calibri", "font_size": 10}
+    top = {"text_wrap": True, "valign": "top"}
+    center = {"align": "center", "valign": "top"}
+    props: dict[str, dict[str, object]] = {
+        TITLE: {"font_name": "Calibri", "font_size": 12, "bold": True},
+        PLAIN: body,
+        HEAD: {
+            **body,
+            "bold": True,
+            "pattern": 1,
+            "bg_color": "#D9E1F2",
+            **border,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+        },
+        BODY: {**body, **border, **top},
+        MIDDLE: {**body, **border, **center},
+        MOMENT: {**body, **border, **center, "num_format": FMT_DATETIME},
+    }
+    return {name: wb.add_format(p) for name, p in props.items()}
 
 
-def _cell(ws: Any, value: object, style: str) -> WriteOnlyCell:
-    """A cell with a named style; text always stays text (never a formula)."""
-    if isinstance(value, str):
-        cell = WriteOnlyCell(ws, ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT])
-        cell.data_type = "s"
-    else:
-        cell = WriteOnlyCell(ws, value)
-    cell.style = style
-    return cell
+def _write_row(ws: Worksheet, row: int, cells: list[tuple[object, Any]]) -> None:
+    """One row (0-based) of (value, format) cells."""
+    for col, (value, fmt) in enumerate(cells):
+        write_cell(ws, row, col, value, fmt)
 
 
 def write_value_history(wb: Workbook, data: ReportData) -> None:
     """Add the Riwayat Nilai sheet to ``wb`` (kode, indikator, kolom, nilai lama → baru ...)."""
-    for style in _named_styles():
-        if style.name not in wb.named_styles:
-            wb.add_named_style(style)
-    ws = wb.create_sheet(SHEET)
-    _print_setup(ws, f"{SHEET} — {data.period_label}")
-    for i, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-    ws.append([_cell(ws, "RIWAYAT NILAI KERTAS KERJA", TITLE)])
-    ws.append([_cell(ws, f"{data.office.nama} — {data.period_label}", PLAIN)])
-    ws.append([_cell(ws, NOTE, PLAIN)])
-    ws.append([])
+    f = _formats(wb)
+    ws = wb.add_worksheet(SHEET)
+    set_widths(ws, WIDTHS)
+    setup_print(ws, HEADER_ROW, f"{SHEET} — {data.period_label}", MARGINS)
+    _write_row(ws, 0, [("RIWAYAT NILAI KERTAS KERJA", f[TITLE])])
+    _write_row(ws, 1, [(f"{data.office.nama} — {data.period_label}", f[PLAIN])])
+    _write_row(ws, 2, [(NOTE, f[PLAIN])])
     zona = tz_abbr(data.tz)
-    ws.append([_cell(ws, h.format(zona=zona), HEAD) for h in HEADERS])
+    _write_row(ws, HEADER_ROW - 1, [(h.format(zona=zona), f[HEAD]) for h in HEADERS])
+    row = HEADER_ROW
     for no, change in enumerate(data.value_changes, start=1):
-        ws.append(
+        body, at = f[BODY], to_local(change.at, data.tz).replace(tzinfo=None)
+        _write_row(
+            ws,
+            row,
             [
-                _cell(ws, no, MIDDLE),
-                _cell(ws, change.kode, BODY),
-                _cell(ws, change.indikator, BODY),
-                _cell(ws, change.kolom, BODY),
-                _cell(ws, change.lama, BODY),
-                _cell(ws, change.baru, BODY),
-                _cell(ws, change.oleh, BODY),
-                _cell(ws, to_local(change.at, data.tz).replace(tzinfo=None), MOMENT),
-                _cell(ws, change.alasan, BODY),
-                _cell(ws, change.kanal, BODY),
-            ]
+                (no, f[MIDDLE]),
+                (change.kode, body),
+                (change.indikator, body),
+                (change.kolom, body),
+                (change.lama, body),
+                (change.baru, body),
+                (change.oleh, body),
+                (at, f[MOMENT]),
+                (change.alasan, body),
+                (change.kanal, body),
+            ],
         )
+        row += 1
     if not data.value_changes:
-        ws.append([_cell(ws, "-", MIDDLE), _cell(ws, "Belum ada nilai yang tersimpan.", BODY)])
-
-
-def _print_setup(ws: Any, page_title: str) -> None:
-    """Like the rekap's other sheets: heading frozen and repeated, A4 landscape, fit to width."""
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9  # A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.oddHeader.center.text = page_title.replace("&", "&&")
-    ws.oddHeader.center.size = 9
-    ws.oddFooter.center.text = "Halaman &P dari &N"
-    ws.oddFooter.center.size = 9
+        _write_row(ws, row, [("-", f[MIDDLE]), ("Belum ada nilai yang tersimpan.", f[BODY])])

@@ -1,18 +1,19 @@
-"""The rekap workbook (Formulir Pengukuran Kinerja), streamed with openpyxl write-only mode.
+"""The rekap workbook (Formulir Pengukuran Kinerja), streamed with XlsxWriter.
 
 Decisions:
-- Written row by row (``Workbook(write_only=True)``): memory stays flat in the number of rows.
-  Each sheet is one function that appends its rows top to bottom through a :class:`Sheet`;
-  column widths, frozen panes and print titles are set before the first row.
-- Every cell style is a registered NamedStyle (see :class:`Styles`), so a cell costs a copy of
-  a small style array instead of font/fill/border lookups.
+- Written row by row in XlsxWriter's ``constant_memory`` mode (see ``reports._xlsxw``): memory
+  stays flat in the number of rows. Each sheet is one function that adds its rows top to bottom
+  through a :class:`Sheet`; column widths, frozen panes and print titles are set first, and a
+  row's height and merged range are given with the row.
+- Every cell style is one XlsxWriter format made once per workbook (see :class:`Styles`); a cell
+  is a (value, format) pair written with the typed ``write_*`` call of its value.
 - Every number is written as a numeric value, never a formula, so every viewer shows the same.
 - Targets and realisasi are stored exactly; capaian is stored already rounded HALF_UP to two
   decimals (what the laporan prints), so a viewer, a sum or a sort sees "97,89" and not
   97.8947…  Number formats (``#,##0.00`` etc.) render with the viewer's locale separators.
 - Missing values are text: "–" (not measured this period: not reported / no target).
-- Every string is stored as a string cell (data_type "s"): text typed by users that starts with
-  "=", "+", "-" or "@" can never become a formula.
+- Every string is written with ``write_string`` (the workbook's string conversions are off):
+  text typed by users that starts with "=", "+", "-" or "@" can never become a formula.
 - Times are written as local (office time zone) date-time values, format dd/mm/yyyy hh:mm.
 """
 
@@ -21,18 +22,14 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter import Workbook
 
 from reports._fmt import (
     DASH,
@@ -47,31 +44,30 @@ from reports._fmt import (
     to_local,
     tz_abbr,
 )
+from reports._xlsxw import (
+    FMT_DATETIME,
+    Link,
+    set_widths,
+    setup_print,
+    streamed_workbook,
+    write_cell,
+)
 from reports.data import IndicatorRow, ReportData, SectionReport
+from reports.value_history_sheet import SHEET as VALUE_HISTORY_SHEET
 from reports.value_history_sheet import write_value_history
 
-MAX_CELL_TEXT = 32_767
 FMT_CAPAIAN = "#,##0.00"
-FMT_DATETIME = "dd/mm/yyyy hh:mm"
-
-_THIN = Side(style="thin", color="808080")
-BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
-GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
-TOTAL_FILL = PatternFill("solid", fgColor="EDEDED")
-TITLE_FONT = Font(name="Calibri", size=14, bold=True)
-SUBTITLE_FONT = Font(name="Calibri", size=11, bold=True)
-BODY_FONT = Font(name="Calibri", size=10)
-BOLD_FONT = Font(name="Calibri", size=10, bold=True)
-NOTE_FONT = Font(name="Calibri", size=9, italic=True)
-LINK_FONT = Font(name="Calibri", size=10, color="0563C1", underline="single")
-LATE_FONT = Font(name="Calibri", size=10, bold=True, color="C00000")
-WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
-LEFT_CENTER = Alignment(horizontal="left", vertical="center")
-NUM_ALIGN = Alignment(vertical="top", horizontal="right")
-MID_ALIGN = Alignment(vertical="top", horizontal="center", wrap_text=True)
 NUMBER_FORMATS = ("#,##0", "#,##0.0", FMT_CAPAIAN)  # 0, 1 or 2 decimals
+MARGINS = (0.4, 0.4, 0.6, 0.6)  # left, right, top, bottom (inches)
+
+_BORDER = {"border": 1, "border_color": "#808080"}
+_BODY = {"font_name": "Calibri", "font_size": 10}
+_BOLD = {**_BODY, "bold": True}
+_WRAP_TOP = {"text_wrap": True, "valign": "top"}
+_WRAP_CENTER = {"text_wrap": True, "valign": "vcenter", "align": "center"}
+_LEFT_CENTER = {"align": "left", "valign": "vcenter"}
+_NUM_ALIGN = {"valign": "top", "align": "right"}
+_MID_ALIGN = {"valign": "top", "align": "center", "text_wrap": True}
 
 NO_VERIFICATION = "tidak ada langkah verifikasi per lembar dalam SOP ini"
 NOTE = (
@@ -80,141 +76,75 @@ NOTE = (
 )
 _URL = re.compile(r"https?://\S+$")
 
+#: A cell: its value and its XlsxWriter format.
+Cell = tuple[object, Any]
+
 
 # ---------------------------------------------------------------- styles
 
 
-def _style_table() -> dict[str, NamedStyle]:
-    """Every cell style of the rekap, by name (names are shown in Excel's style gallery)."""
+def _fill(color: str) -> dict[str, object]:
+    return {"pattern": 1, "bg_color": f"#{color}"}
 
-    def style(name: str, font: Font = BODY_FONT, **kw: object) -> NamedStyle:
-        return NamedStyle(name=name, font=font, **kw)  # type: ignore[arg-type]
 
-    boxed = {"border": BORDER}
-    table = [
-        style("Rekap Judul", TITLE_FONT, alignment=LEFT_CENTER),
-        style("Rekap Subjudul", SUBTITLE_FONT, alignment=LEFT_CENTER),
-        style("Rekap Subjudul Kiri", SUBTITLE_FONT),
-        style("Rekap Catatan", NOTE_FONT),
-        style("Rekap Kepala Kolom", BOLD_FONT, fill=HEAD_FILL, alignment=WRAP_CENTER, **boxed),
-        style("Rekap Kelompok", fill=GROUP_FILL, **boxed),
-        style("Rekap Kelompok Teks", BOLD_FONT, fill=GROUP_FILL, alignment=WRAP_TOP, **boxed),
-        style("Rekap Total", fill=TOTAL_FILL, **boxed),
-        style("Rekap Total Teks", BOLD_FONT, fill=TOTAL_FILL, alignment=WRAP_TOP, **boxed),
-        style("Rekap Total Angka", BOLD_FONT, fill=TOTAL_FILL, alignment=NUM_ALIGN, **boxed),
-        style(
-            "Rekap Total Capaian",
-            BOLD_FONT,
-            fill=TOTAL_FILL,
-            alignment=NUM_ALIGN,
-            number_format=FMT_CAPAIAN,
-            **boxed,
-        ),
-        style("Rekap Tengah", alignment=MID_ALIGN, **boxed),
-        style("Rekap Teks", alignment=WRAP_TOP, **boxed),
-        style("Rekap Tautan", LINK_FONT, alignment=WRAP_TOP, **boxed),
-        style("Rekap Terlambat", LATE_FONT, alignment=MID_ALIGN, **boxed),
-        style("Rekap Angka", alignment=NUM_ALIGN, **boxed),
-        style("Rekap Waktu", alignment=MID_ALIGN, number_format=FMT_DATETIME, **boxed),
-    ]
-    table += [
-        style(f"Rekap Angka {places}", alignment=NUM_ALIGN, number_format=fmt, **boxed)
-        for places, fmt in enumerate(NUMBER_FORMATS)
-    ]
+def _style_table() -> dict[str, dict[str, object]]:
+    """Every cell style of the rekap, by name, as XlsxWriter format properties."""
+    head, group, total = _fill("D9E1F2"), _fill("F2F2F2"), _fill("EDEDED")
+    table: dict[str, dict[str, object]] = {
+        "Rekap Judul": {"font_name": "Calibri", "font_size": 14, "bold": True, **_LEFT_CENTER},
+        "Rekap Subjudul": {"font_name": "Calibri", "font_size": 11, "bold": True, **_LEFT_CENTER},
+        "Rekap Subjudul Kiri": {"font_name": "Calibri", "font_size": 11, "bold": True},
+        "Rekap Catatan": {"font_name": "Calibri", "font_size": 9, "italic": True},
+        "Rekap Kepala Kolom": {**_BOLD, **head, **_WRAP_CENTER, **_BORDER},
+        "Rekap Kelompok": {**_BODY, **group, **_BORDER},
+        "Rekap Kelompok Teks": {**_BOLD, **group, **_WRAP_TOP, **_BORDER},
+        "Rekap Total": {**_BODY, **total, **_BORDER},
+        "Rekap Total Teks": {**_BOLD, **total, **_WRAP_TOP, **_BORDER},
+        "Rekap Total Angka": {**_BOLD, **total, **_NUM_ALIGN, **_BORDER},
+        "Rekap Total Capaian": {
+            **_BOLD,
+            **total,
+            **_NUM_ALIGN,
+            "num_format": FMT_CAPAIAN,
+            **_BORDER,
+        },
+        "Rekap Tengah": {**_BODY, **_MID_ALIGN, **_BORDER},
+        "Rekap Teks": {**_BODY, **_WRAP_TOP, **_BORDER},
+        "Rekap Tautan": {
+            **_BODY,
+            "font_color": "#0563C1",
+            "underline": 1,
+            **_WRAP_TOP,
+            **_BORDER,
+        },
+        "Rekap Terlambat": {**_BOLD, "font_color": "#C00000", **_MID_ALIGN, **_BORDER},
+        "Rekap Angka": {**_BODY, **_NUM_ALIGN, **_BORDER},
+        "Rekap Waktu": {**_BODY, **_MID_ALIGN, "num_format": FMT_DATETIME, **_BORDER},
+    }
+    for places, fmt in enumerate(NUMBER_FORMATS):
+        table[f"Rekap Angka {places}"] = {**_BODY, **_NUM_ALIGN, "num_format": fmt, **_BORDER}
     for color in (*PALETTE, NEUTRAL):
-        fill = PatternFill("solid", fgColor=color)
-        table.append(style(f"Rekap Predikat {color}", fill=fill, alignment=MID_ALIGN, **boxed))
-        table.append(
-            style(
-                f"Rekap Predikat {color} Tebal",
-                BOLD_FONT,
-                fill=fill,
-                alignment=MID_ALIGN,
-                **boxed,
-            )
-        )
-    return {s.name: s for s in table}
-
-
-class _Cell(Cell):
-    """A cell whose style id is fixed when it is made.
-
-    openpyxl looks the id up by hashing the cell's style array each time it writes a cell;
-    here the id of the named style is known in advance and stored in the cell.
-    """
-
-    __slots__ = ("style_id",)
+        table[f"Rekap Predikat {color}"] = {**_BODY, **_fill(color), **_MID_ALIGN, **_BORDER}
+        table[f"Rekap Predikat {color} Tebal"] = {**_BOLD, **_fill(color), **_MID_ALIGN, **_BORDER}
+    return table
 
 
 class Styles:
-    """The named styles of one workbook, and cells made with them.
-
-    Each NamedStyle is registered once, with its style array and cell-format id; a cell then
-    shares that array and id, which keeps a styled cell almost as cheap as a bare value.
-    """
+    """The formats of one workbook, made once each, by style name."""
 
     def __init__(self, wb: Workbook) -> None:
-        self._styles: dict[str, tuple[StyleArray, int]] = {}
-        for name, named in _style_table().items():
-            wb.add_named_style(named)
-            array = named.as_tuple()
-            self._styles[name] = (array, wb._cell_styles.add(array))
+        self._formats = {name: wb.add_format(props) for name, props in _style_table().items()}
 
-    def cell(self, ws: WriteOnlyWorksheet, value: object, style: str) -> Cell:
-        """One cell: strings are always plain strings, numbers always numbers."""
-        cell = _Cell(ws, 1, 1)
-        cell._style, cell.style_id = self._styles[style]
-        if isinstance(value, str):
-            cell._value = _clean_text(value)
-            cell.data_type = "s"  # never a formula, whatever the first character is
-        elif isinstance(value, Decimal):
-            cell._value = _excel_number(value)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            cell._value = value
-        elif isinstance(value, datetime):
-            cell.value = value.replace(tzinfo=None)
-        elif isinstance(value, bool) or value is None:
-            cell.value = value
-        else:
-            cell._value = _clean_text(str(value))
-            cell.data_type = "s"
-        return cell
-
-
-class _StreamedSheet(WriteOnlyWorksheet):
-    """A write-only sheet whose rows are lists of ready cells.
-
-    openpyxl's own ``_values_to_row`` first tries every item as a plain value and only takes
-    it as a cell after a ValueError (whose message formats the cell): a third of the time of
-    a styled row. The rows here are never plain values, so that detour is skipped.
-    """
-
-    def _values_to_row(self, values: Iterable[Cell | None], row_idx: int) -> Iterator[Cell]:
-        for col_idx, cell in enumerate(values, 1):
-            if cell is None:
-                continue
-            cell.column = col_idx
-            cell.row = row_idx
-            if cell.hyperlink is not None:
-                cell.hyperlink.ref = cell.coordinate
-            yield cell
+    def cell(self, value: object, style: str) -> Cell:
+        return value, self._formats[style]
 
 
 # ---------------------------------------------------------------- cell helpers
 
 
-def _excel_number(x: Decimal | int | float) -> int | float:
-    d = Decimal(str(x))
-    return int(d) if d == d.to_integral_value() else float(d)
-
-
 def _number_format(x: Decimal) -> str:
     """Shown with the decimals the chat and the PDF show: at most 2, trailing zeros dropped."""
     return NUMBER_FORMATS[decimals_of(round_half_up(Decimal(x)), 2)]
-
-
-def _clean_text(text: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_CELL_TEXT]
 
 
 def local_time(dt: datetime | None, tz: str) -> datetime | None:
@@ -240,33 +170,55 @@ def row_height(texts: Iterable[tuple[str, float]]) -> float:
 
 
 class Sheet:
-    """A write-only worksheet filled top to bottom, one ``add`` per row."""
+    """A constant-memory worksheet filled top to bottom, one ``add`` per row."""
 
     def __init__(self, wb: Workbook, styles: Styles, title: str) -> None:
-        self.ws = _StreamedSheet(parent=wb, title=title)
-        wb._add_sheet(self.ws)
+        self.ws = wb.add_worksheet(title)
         self.styles = styles
-        self.row = 0  # the last row written
+        self.row = 0  # the last row written (1-based, as Excel numbers it)
+        self._sized: deque[int] = deque()  # rows given a height, not yet flushed (0-based)
 
     def cell(self, value: object, style: str) -> Cell:
-        return self.styles.cell(self.ws, value, style)
+        return self.styles.cell(value, style)
 
-    def add(self, cells: list[Cell | None] | tuple[()] = (), height: float | None = None) -> int:
-        """Append the next row (``None`` leaves a cell empty); returns its number."""
+    def add(
+        self,
+        cells: Sequence[Cell | None] = (),
+        height: float | None = None,
+        merge: tuple[int, int] | None = None,
+    ) -> int:
+        """Write the next row (``None`` leaves a cell empty); returns its number. ``height`` is
+        in points; ``merge`` is the first and last (1-based) column merged into one cell, styled
+        like its first cell."""
         self.row += 1
-        dims = self.ws.row_dimensions
-        if height is None:
-            self.ws.append(cells)
-            return self.row
-        # The row's XML attributes, as a RowDimension would give them (without building one);
-        # dropped once the row is written, so memory stays flat.
-        dict.__setitem__(dims, self.row, {"ht": f"{height:g}", "customHeight": "1"})
-        self.ws.append(cells)
-        dict.__delitem__(dims, self.row)
+        row, ws = self.row - 1, self.ws
+        if height is not None:
+            ws.set_row_pixels(row, height * 4 / 3)  # points to pixels, kept exact
+        if merge is not None:
+            first, last = merge
+            first_cell = cells[first - 1]
+            assert first_cell is not None, "a merged range starts with a cell"
+            ws.merge_range(row, first - 1, row, last - 1, None, first_cell[1])
+        for col, cell in enumerate(cells):
+            if cell is not None:
+                write_cell(ws, row, col, cell[0], cell[1])
+        if height is not None:
+            self._sized.append(row)
+        self._forget_flushed_heights()
         return self.row
 
-    def merge(self, row: int, first: int, last: int) -> None:
-        self.ws.merged_cells.add(f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}")
+    def _forget_flushed_heights(self) -> None:
+        """Drop the heights of rows already flushed to the temp file.
+
+        XlsxWriter keeps every row's height (``row_info``, ``row_sizes``) to the end, even in
+        constant_memory mode, where it is no longer read once the row is written: about 300
+        bytes a row. Rows before ``previous_row`` (the row being filled) are written.
+        """
+        ws, sized = self.ws, self._sized
+        while sized and sized[0] < ws.previous_row:
+            row = sized.popleft()
+            del ws.row_info[row]
+            del ws.row_sizes[row]
 
 
 def number_cell(
@@ -297,16 +249,14 @@ def start_sheet(
     page_title: str,
 ) -> int:
     """Widths, print setup, the merged title lines and the column headings; returns the
-    heading row. Must run before any other row (write-only sheets stream their top first)."""
-    ws = sheet.ws
+    heading row. Must run before any other row (rows are written top to bottom)."""
     ncols = len(columns)
     header_row = len(lines) + 2
-    for col, spec in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = spec.width
-    setup_print(ws, header_row, f"A{header_row + 1}", page_title)
+    set_widths(sheet.ws, [c.width for c in columns])
+    setup_print(sheet.ws, header_row, page_title, MARGINS)
     for i, text in enumerate(lines, start=1):
-        row = sheet.add([sheet.cell(text, "Rekap Judul" if i == 1 else "Rekap Subjudul")])
-        sheet.merge(row, 1, ncols)
+        style = "Rekap Judul" if i == 1 else "Rekap Subjudul"
+        sheet.add([sheet.cell(text, style)], merge=(1, ncols))
     sheet.add()
     longest = max(_lines(c.header, c.width) for c in columns)
     sheet.add(
@@ -314,24 +264,6 @@ def start_sheet(
         height=max(30, 13 * longest + 4),
     )
     return header_row
-
-
-def setup_print(ws: WriteOnlyWorksheet, header_row: int, freeze: str, page_title: str) -> None:
-    """Freeze the heading, repeat it on every printed page, A4 landscape, fit to width."""
-    ws.freeze_panes = freeze
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddHeader.center.text = page_title.replace("&", "&&")
-    ws.oddHeader.center.size = 9
-    ws.oddFooter.center.text = "Halaman &P dari &N"
-    ws.oddFooter.center.size = 9
 
 
 def sheet_title(kode: str, taken: set[str]) -> str:
@@ -411,14 +343,14 @@ def write_section(sheet: Sheet, data: ReportData, section: SectionReport) -> Non
     wrapped = (1, 2, ncols - 3, ncols - 2, ncols - 1)
     cell = sheet.cell
     for sasaran, items in group_by_sasaran(section.rows):
-        row = sheet.add(
+        sheet.add(
             [
                 cell("", "Rekap Kelompok"),
                 cell(f"Sasaran: {sasaran}", "Rekap Kelompok Teks"),
                 *[cell("", "Rekap Kelompok") for _ in range(ncols - 2)],
-            ]
+            ],
+            merge=(2, ncols),
         )
-        sheet.merge(row, 2, ncols)
         for item in items:
             texts = (
                 item.indikator,
@@ -447,7 +379,7 @@ def write_section(sheet: Sheet, data: ReportData, section: SectionReport) -> Non
 
 def indicator_cells(
     sheet: Sheet, data: ReportData, item: IndicatorRow, levels: tuple[str, ...]
-) -> list[Cell | None]:
+) -> list[Cell]:
     """The cells of one indicator row of a section sheet, left to right."""
     cell = sheet.cell
     cells = [
@@ -549,7 +481,7 @@ def write_summary(sheet: Sheet, data: ReportData) -> None:
     sheet.add()
     # Sasaran averages
     sheet.add([cell("Rata-rata capaian per sasaran", "Rekap Subjudul Kiri")])
-    row = sheet.add(
+    sheet.add(
         [
             cell("No", "Rekap Kepala Kolom"),
             cell("Sasaran", "Rekap Kepala Kolom"),
@@ -559,10 +491,10 @@ def write_summary(sheet: Sheet, data: ReportData) -> None:
             cell("Rata-rata capaian (%)", "Rekap Kepala Kolom"),
         ],
         height=30,
+        merge=(2, 5),
     )
-    sheet.merge(row, 2, 5)
     for i, (sasaran, avg) in enumerate(data.sasaran_averages, start=1):
-        row = sheet.add(
+        sheet.add(
             [
                 cell(i, "Rekap Tengah"),
                 cell(sasaran, "Rekap Teks"),
@@ -570,9 +502,9 @@ def write_summary(sheet: Sheet, data: ReportData) -> None:
                 None,
                 None,
                 number_cell(sheet, avg, NA, capaian=True),
-            ]
+            ],
+            merge=(2, 5),
         )
-        sheet.merge(row, 2, 5)
     sheet.add()
     sheet.add([cell(NOTE, "Rekap Catatan")])
 
@@ -597,10 +529,10 @@ def write_evidence(sheet: Sheet, data: ReportData) -> None:
         for item in section.rows:
             for evidence in item.evidence or ("(belum ada bukti dukung)",):
                 n += 1
-                link = cell(evidence, "Rekap Teks")
                 if _URL.match(evidence):
-                    link = cell(evidence, "Rekap Tautan")
-                    link.hyperlink = evidence
+                    link = cell(Link(evidence), "Rekap Tautan")
+                else:
+                    link = cell(evidence, "Rekap Teks")
                 sheet.add(
                     [
                         cell(n, "Rekap Tengah"),
@@ -667,18 +599,21 @@ def _verifier(data: ReportData, section: SectionReport) -> str:
 
 
 def build_rekap(data: ReportData) -> bytes:
-    """The rekap workbook: Ringkasan, one sheet per section, Bukti, Riwayat."""
-    wb = Workbook(write_only=True)
-    styles = Styles(wb)
-    taken = {"ringkasan", "bukti", "riwayat"}
-    write_summary(Sheet(wb, styles, "Ringkasan"), data)
-    for section in data.sections:
-        write_section(Sheet(wb, styles, sheet_title(section.kode, taken)), data, section)
-    write_evidence(Sheet(wb, styles, "Bukti"), data)
-    write_history(Sheet(wb, styles, "Riwayat"), data)
-    write_value_history(wb, data)
-    wb.properties.title = f"Rekap Pengukuran Kinerja {data.period_label} {data.office.nama}"
-    wb.properties.creator = "Kinerja Bot"
+    """The rekap workbook: Ringkasan, one sheet per section, Bukti, Riwayat, Riwayat Nilai."""
     buf = io.BytesIO()
-    wb.save(buf)
+    with streamed_workbook(buf) as wb:
+        styles = Styles(wb)
+        taken = {"ringkasan", "bukti", "riwayat", VALUE_HISTORY_SHEET.lower()}
+        write_summary(Sheet(wb, styles, "Ringkasan"), data)
+        for section in data.sections:
+            write_section(Sheet(wb, styles, sheet_title(section.kode, taken)), data, section)
+        write_evidence(Sheet(wb, styles, "Bukti"), data)
+        write_history(Sheet(wb, styles, "Riwayat"), data)
+        write_value_history(wb, data)
+        wb.set_properties(
+            {
+                "title": f"Rekap Pengukuran Kinerja {data.period_label} {data.office.nama}",
+                "author": "Kinerja Bot",
+            }
+        )
     return buf.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import tempfile
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -203,7 +204,7 @@ def test_print_setup_and_frozen_heading(wb: Workbook) -> None:
         assert ws.freeze_panes == f"A{HEADER_ROW + 1}" or ws.title in ("Bukti", "Riwayat")
         assert ws.page_setup.orientation == "landscape"
         assert int(ws.page_setup.paperSize) == 9  # A4
-        assert int(ws.page_setup.fitToWidth) == 1
+        assert int(ws.page_setup.fitToWidth or 1) == 1  # left out: the file format's default, 1
         assert int(ws.page_setup.fitToHeight) == 0
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
         assert ws.print_title_rows
@@ -273,6 +274,24 @@ def test_evidence_sheet(wb: Workbook, data: ReportData) -> None:
         if isinstance(c.value, str) and c.value.startswith("https://")
     )
     assert link.hyperlink is not None and link.hyperlink.target == link.value
+
+
+def test_a_link_excel_cannot_take_stays_text(data: ReportData) -> None:
+    section = data.sections[0]
+    long_url = "https://drive.example.go.id/" + "a" * 3_000
+    item = dataclasses.replace(section.rows[0], evidence=(long_url,))
+    odd = dataclasses.replace(data, sections=(dataclasses.replace(section, rows=(item,)),))
+    ws = load_workbook(io.BytesIO(build_rekap(odd)))["Bukti"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == long_url)
+    assert cell.hyperlink is None and cell.data_type == "s" and cell.font.u == "single"
+
+
+def test_no_temp_file_is_left_behind(
+    data: ReportData, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    build_rekap(data)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_history_sheet(wb: Workbook, data: ReportData) -> None:
