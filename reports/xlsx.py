@@ -212,13 +212,19 @@ class Sheet:
 
         XlsxWriter keeps every row's height (``row_info``, ``row_sizes``) to the end, even in
         constant_memory mode, where it is no longer read once the row is written: about 300
-        bytes a row. Rows before ``previous_row`` (the row being filled) are written.
+        bytes a row. Rows before ``previous_row`` (the row being filled) are written. These
+        are XlsxWriter's private attributes: should a version lack them, the heights stay
+        (the workbook is the same, its memory grows by those bytes a row).
         """
         ws, sized = self.ws, self._sized
-        while sized and sized[0] < ws.previous_row:
+        info, sizes = getattr(ws, "row_info", None), getattr(ws, "row_sizes", None)
+        if not isinstance(info, dict) or not isinstance(sizes, dict):
+            sized.clear()
+            return
+        while sized and sized[0] < getattr(ws, "previous_row", 0):
             row = sized.popleft()
-            del ws.row_info[row]
-            del ws.row_sizes[row]
+            info.pop(row, None)
+            sizes.pop(row, None)
 
 
 def number_cell(
