@@ -335,3 +335,21 @@ def test_working_minutes_count_only_office_hours(cal: OfficeCalendar):
     assert cal.working_minutes_between(wib(2026, 10, 5, 9), wib(2026, 10, 5, 8)) == 0
     assert cal.working_minutes_between(wib(2026, 10, 3, 10), wib(2026, 10, 4, 12)) == 0
     assert cal.working_minutes_between(wib(2026, 10, 5, 6), wib(2026, 10, 5, 7, 45)) == 15
+
+
+def test_office_settings_calendar_made_once_per_distinct_settings() -> None:
+    """A step's entry, its deadline and its reminders ask for the office calendar several
+    times: the holiday tables are built once, and only settings that differ make another."""
+    from flows.domain.office_settings import calendar_for
+
+    local = {"libur_tambahan": {"2026-10-12": "Hari Jadi Kabupaten"}}
+    first = calendar_for("Asia/Makassar", local)
+    first.holiday_name(date(2026, 8, 17))  # 2026's table built
+    again = calendar_for("Asia/Makassar", {**local, "skala_predikat": None})
+    assert again is first and list(again._holidays) == [2026]
+    assert calendar_for("Asia/Makassar", {}) is not first  # no local holiday
+    assert calendar_for("Asia/Makassar", {}).holiday_name(date(2026, 10, 12)) is None
+    assert calendar_for("Asia/Jakarta", local) is not first  # another time zone
+    other = calendar_for("Asia/Makassar", {"libur_tambahan": {"2026-10-13": "Hari lain"}})
+    assert other.holiday_name(date(2026, 10, 12)) is None
+    assert other.holiday_name(date(2026, 10, 13)) == "Hari lain"

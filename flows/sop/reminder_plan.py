@@ -14,7 +14,6 @@ a step passed in minutes leaves no rows behind.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -109,20 +108,10 @@ class Planned:
 
 # --- the calendar of an office, cached ---------------------------------------------------------
 
-_CALENDARS: dict[str, OfficeCalendar] = {}
-
 
 def office_calendar(office: Office) -> OfficeCalendar:
-    """``calendar_for`` of the office, cached (holiday tables are costly to build)."""
-    settings = office.settings or {}
-    relevant = {k: settings.get(k) for k in ("jam_kerja", "libur_tambahan", "libur_batal")}
-    cache_key = office.tz + json.dumps(relevant, sort_keys=True, default=str)
-    cal = _CALENDARS.get(cache_key)
-    if cal is None:
-        if len(_CALENDARS) > 256:
-            _CALENDARS.clear()
-        cal = _CALENDARS[cache_key] = calendar_for(office.tz, settings)
-    return cal
+    """``calendar_for`` of the office (made once per distinct calendar settings)."""
+    return calendar_for(office.tz, office.settings)
 
 
 # --- when ------------------------------------------------------------------------------------
