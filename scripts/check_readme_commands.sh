@@ -22,7 +22,7 @@ block() {  # the n-th ```sh block of the README
 
 run_cmd="$(block 1)"
 echo "README command 1: $run_cmd"
-env -u TELEGRAM_TOKEN bash -c "$run_cmd" | tee demo.log
+env -u TELEGRAM_TOKEN -u WHATSAPP_TOKEN bash -c "$run_cmd" | tee demo.log
 pdf=$(ls out/Laporan_Kinerja_*.pdf)
 xlsx=$(ls out/Rekap_Kinerja_*.xlsx)
 head -c 4 "$pdf" | grep -q '%PDF'
