@@ -346,7 +346,7 @@ def test_office_settings_calendar_made_once_per_distinct_settings() -> None:
     first = calendar_for("Asia/Makassar", local)
     first.holiday_name(date(2026, 8, 17))  # 2026's table built
     again = calendar_for("Asia/Makassar", {**local, "skala_predikat": None})
-    assert again is first and list(again._holidays) == [2026]
+    assert again is first and 2026 in again._holidays
     assert calendar_for("Asia/Makassar", {}) is not first  # no local holiday
     assert calendar_for("Asia/Makassar", {}).holiday_name(date(2026, 10, 12)) is None
     assert calendar_for("Asia/Jakarta", local) is not first  # another time zone
